@@ -1,0 +1,24 @@
+"""The monitoring service (防返贫动态监测) as one deployable unit."""
+
+from pathlib import Path
+
+from fastapi import APIRouter
+
+from services.monitoring.db.tables import infra, metadata
+from services.monitoring.domain.enums import ALL_ENUMS
+from services.monitoring.events.registry_handlers import subscription as registry_subscription
+from shared.events.topics import MONITORING_CASES
+from shared.service import ServiceDefinition
+
+router = APIRouter()
+
+definition = ServiceDefinition(
+    name="monitoring",
+    router=router,
+    metadata=metadata,
+    infra=infra,
+    migrations=Path(__file__).parent / "db" / "migrations",
+    enums=ALL_ENUMS,
+    subscriptions=(registry_subscription,),
+    topics=(MONITORING_CASES,),
+)

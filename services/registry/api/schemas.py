@@ -1,0 +1,118 @@
+"""Request and response bodies of the registry API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from services.registry.domain.enums import (
+    Attribute, Cause, Health, HouseholdStatus, LaborAbility, RegionLevelEnum, Relation,
+    Schooling, Sex,
+)
+from shared.idnumber import InvalidIdNumber, parse_id_number
+from shared.regions import is_region_code
+
+
+def _id_number(value: str) -> str:
+    try:
+        return parse_id_number(value).normalized
+    except InvalidIdNumber as exc:
+        # The message never repeats the number itself.
+        reason = {"check_digit": "校验码错误", "birth_date": "出生日期无效"}.get(exc.reason,
+                                                                             "格式错误")
+        raise PydanticCustomError(
+            "invalid_id_number", f"身份证号无效：{reason} (invalid ID number: {exc.reason})"
+        ) from None
+
+
+def _region_code(value: str) -> str:
+    if not is_region_code(value):
+        raise PydanticCustomError("invalid_region_code",
+                                  "区划代码应为 2/4/6/9/12 位数字 (invalid region code)")
+    return value
+
+
+IdNumber = Annotated[str, Field(min_length=15, max_length=20, examples=["430902199001011234"]),
+                     AfterValidator(_id_number)]
+RegionCode = Annotated[str, Field(min_length=2, max_length=12, examples=["430902100201"]),
+                       AfterValidator(_region_code)]
+Name = Annotated[str, Field(min_length=1, max_length=50, examples=["张三"])]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RegionCreate(Strict):
+    code: RegionCode
+    name: Annotated[str, Field(min_length=1, max_length=100, examples=["某某村"])]
+    parent_code: RegionCode | None = None
+
+
+class RegionRead(BaseModel):
+    code: str
+    name: str
+    level: RegionLevelEnum
+    parent_code: str | None
+    is_poor_village: bool
+    population: int | None
+    exited_year: int | None
+    version: int
+
+
+class MemberCreate(Strict):
+    name: Name
+    id_number: IdNumber
+    relation: Relation
+    labor_ability: LaborAbility
+    health: Health
+    schooling: Schooling
+
+
+class MemberRead(BaseModel):
+    id: str
+    name: str
+    id_number: str = Field(description="脱敏显示，除非调用方有 pii:read / masked unless pii:read")
+    relation: Relation
+    labor_ability: LaborAbility
+    health: Health
+    schooling: Schooling
+    sex: Sex
+    birth_date: dt.date
+    removed_on: dt.date | None = None
+    removed_reason: str | None = None
+
+
+class HouseholdCreate(Strict):
+    village_code: RegionCode
+    attribute: Attribute
+    identified_year: Annotated[int, Field(ge=2013, le=2100)]
+    primary_cause: Cause
+    secondary_causes: Annotated[list[Cause], Field(max_length=2)] = []
+    members: Annotated[list[MemberCreate], Field(min_length=1, max_length=30)]
+
+    @model_validator(mode="after")
+    def _one_head(self) -> HouseholdCreate:
+        heads = sum(1 for m in self.members if m.relation == Relation.head)
+        if heads != 1:
+            raise PydanticCustomError(
+                "head_count", "每户必须有且只有一名户主 (exactly one member must be the head)")
+        return self
+
+
+class HouseholdRead(BaseModel):
+    id: str
+    household_no: str
+    village_code: str
+    status: HouseholdStatus
+    attribute: Attribute
+    identified_year: int
+    primary_cause: Cause
+    secondary_causes: list[Cause]
+    members: list[MemberRead]
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime

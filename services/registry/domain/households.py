@@ -1,0 +1,126 @@
+"""Households and members (建档立卡): registration and reading."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from services.registry.db.tables import Household, HouseholdCounter, Member, Region
+from services.registry.domain.enums import HouseholdStatus
+from shared.db import insert_ignore
+from shared.errors import Conflict, NotFound, Unprocessable
+from shared.events.registry import HouseholdRegistered, MemberFacts
+from shared.ids import new_id
+from shared.idnumber import mask_id_number, parse_id_number
+from shared.tx import Tx
+
+
+async def register_household(tx: Tx, *, village_code: str, attribute: str, identified_year: int,
+                             primary_cause: str, secondary_causes: list[str],
+                             members: list[dict]) -> tuple[Household, list[Member]]:
+    """Register a poor household with its members; status starts as `poor`."""
+    village = await tx.session.get(Region, village_code)
+    if village is None:
+        raise Unprocessable("unknown_village", "所在村不存在 (unknown village)",
+                            field="village_code")
+    if village.level != "village":
+        raise Unprocessable("not_a_village", "所在村代码必须是村级区划 (not a village code)",
+                            field="village_code")
+    hashes = [tx.cipher.blind_index(m["id_number"]) for m in members]
+    if len(set(hashes)) != len(hashes):
+        raise Conflict("person_already_registered",
+                       "同一人在本户中重复登记 (the same person appears twice)", field="members")
+    await _ensure_not_registered(tx, hashes)
+    household = Household(
+        id=new_id(), household_no=await _next_household_no(tx, village_code),
+        region_code=village_code, status=HouseholdStatus.poor.value, attribute=attribute,
+        identified_year=identified_year, primary_cause=primary_cause,
+        secondary_causes=list(secondary_causes))
+    rows = [_member(tx, household.id, m, h) for m, h in zip(members, hashes, strict=True)]
+    tx.session.add(household)
+    await tx.session.flush()
+    tx.session.add_all(rows)
+    try:
+        await tx.session.flush()
+    except IntegrityError:
+        raise _already_registered() from None
+    tx.emit(_registered_event(household, rows), subject=household.id, region_code=village_code)
+    tx.audit("household.register", "household", household.id, region_code=village_code,
+             after=snapshot(household, rows))
+    return household, rows
+
+
+async def get_household(tx: Tx, household_id: str) -> tuple[Household, list[Member]]:
+    household = await tx.session.get(Household, household_id)
+    if household is None:
+        raise NotFound("贫困户")
+    members = (await tx.session.execute(
+        sa.select(Member).where(Member.household_id == household_id).order_by(Member.created_at,
+                                                                              Member.id)
+    )).scalars().all()
+    return household, list(members)
+
+
+def snapshot(household: Household, members: list[Member]) -> dict:
+    """An audit snapshot: ID numbers appear only masked."""
+    data = household.model_dump(mode="json", exclude={"created_at", "updated_at"})
+    data["members"] = [
+        {"id": m.id, "relation": m.relation, "removed_on": m.removed_on and str(m.removed_on),
+         "id_hash": m.id_hash[:12]} for m in members
+    ]
+    return data
+
+
+def member_facts(member: Member) -> MemberFacts:
+    return MemberFacts(
+        member_id=member.id, relation=member.relation, labor_ability=member.labor_ability,
+        health=member.health, schooling=member.schooling, sex=member.sex,
+        birth_year=member.birth_date.year, id_hash=member.id_hash)
+
+
+def displayed_id_number(tx: Tx, member: Member, *, reveal: bool) -> str:
+    plain = tx.cipher.decrypt(member.id_cipher)
+    return plain if reveal else mask_id_number(plain)
+
+
+def _member(tx: Tx, household_id: str, data: dict, id_hash: str) -> Member:
+    info = parse_id_number(data["id_number"])
+    return Member(
+        id=new_id(), household_id=household_id, name=data["name"],
+        id_cipher=tx.cipher.encrypt(info.normalized), id_hash=id_hash,
+        relation=data["relation"], labor_ability=data["labor_ability"], health=data["health"],
+        schooling=data["schooling"], sex=info.sex, birth_date=info.birth_date)
+
+
+def _registered_event(household: Household, members: list[Member]) -> HouseholdRegistered:
+    return HouseholdRegistered(
+        household_id=household.id, household_no=household.household_no,
+        region_code=household.region_code, status=household.status,
+        attribute=household.attribute, identified_year=household.identified_year,
+        primary_cause=household.primary_cause, secondary_causes=household.secondary_causes,
+        members=[member_facts(m) for m in members])
+
+
+async def _ensure_not_registered(tx: Tx, hashes: list[str]) -> None:
+    taken = (await tx.session.execute(
+        sa.select(Member.id).where(Member.id_hash.in_(hashes), Member.removed_on.is_(None))
+        .limit(1))).first()
+    if taken is not None:
+        raise _already_registered()
+
+
+def _already_registered() -> Conflict:
+    return Conflict("person_already_registered",
+                    "该人员已在其他贫困户中登记 (person already registered in a household)",
+                    field="members")
+
+
+async def _next_household_no(tx: Tx, village_code: str) -> str:
+    """户编号: the village code and a per-village sequence, taken under a row lock."""
+    await tx.session.execute(insert_ignore(tx.dialect, HouseholdCounter.__table__,
+                                           {"region_code": village_code, "last": 0}))
+    counter = await tx.session.get(HouseholdCounter, village_code, with_for_update=True,
+                                   populate_existing=True)
+    assert counter is not None
+    counter.last += 1
+    return f"{village_code}{counter.last:05d}"

@@ -1,0 +1,25 @@
+"""The registry service (建档立卡) as one deployable unit."""
+
+from pathlib import Path
+
+from fastapi import APIRouter
+
+from services.registry.api import households, regions
+from services.registry.db.tables import infra, metadata
+from services.registry.domain.enums import ALL_ENUMS
+from shared.events.topics import HOUSEHOLDS, REGIONS
+from shared.service import ServiceDefinition
+
+router = APIRouter()
+router.include_router(regions.router)
+router.include_router(households.router)
+
+definition = ServiceDefinition(
+    name="registry",
+    router=router,
+    metadata=metadata,
+    infra=infra,
+    migrations=Path(__file__).parent / "db" / "migrations",
+    enums=ALL_ENUMS,
+    topics=(HOUSEHOLDS, REGIONS),
+)

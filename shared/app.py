@@ -1,0 +1,160 @@
+"""Builds the FastAPI application for one service, or for all four in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared.auth import TokenCodec
+from shared.bus import Bus, bus_from_settings
+from shared.bus.base import BusUnavailable
+from shared.consumer import EventConsumer
+from shared.crypto import cipher_from_settings
+from shared.db import create_engine, sessionmaker
+from shared.errors import install_error_handlers
+from shared.events import topics as all_topics
+from shared.logs import configure_logging
+from shared.middleware import BodyLimit, RequestContext
+from shared.migrate import upgrade
+from shared.outbox import OutboxRelay
+from shared.service import ServiceDefinition, ServiceRuntime
+from shared.settings import Settings, get_settings
+from shared.web import enum_catalog
+
+log = logging.getLogger("fupin.app")
+
+
+def create_app(definitions: Sequence[ServiceDefinition], *, settings: Settings | None = None,
+               bus: Bus | None = None, migrate: bool = True,
+               background: bool = True) -> FastAPI:
+    """`background=False` leaves relays and consumers to the caller (tests drive them)."""
+    settings = settings or get_settings()
+    if problems := settings.production_problems():
+        raise SystemExit("refusing to start in production: " + "; ".join(problems))
+    configure_logging(settings.log_level)
+    names = [d.name for d in definitions]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned_bus = bus is None
+        the_bus = bus or bus_from_settings(settings)
+        await the_bus.start()
+        cipher = cipher_from_settings(settings)
+        for d in definitions:
+            engine = create_engine(settings.database_url(d.name))
+            if migrate:
+                await upgrade(engine, d.migrations)
+            relay = OutboxRelay(service=d.name, engine=engine, table=d.infra.outbox, bus=the_bus,
+                                batch_size=settings.relay_batch_size,
+                                idle_seconds=settings.relay_idle_seconds)
+            app.state.services[d.name] = ServiceRuntime(
+                definition=d, settings=settings, engine=engine, sessionmaker=sessionmaker(engine),
+                bus=the_bus, cipher=cipher, relay=relay)
+        app.state.bus = the_bus
+        tasks = _start_background(app, definitions, settings) if background else []
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for runtime in app.state.services.values():
+                await runtime.engine.dispose()
+            app.state.services.clear()
+            if owned_bus:
+                await the_bus.stop()
+
+    app = FastAPI(
+        title="fupin " + (names[0] if len(names) == 1 else "platform"),
+        description="扶贫业务平台 / poverty-alleviation platform: " + ", ".join(names),
+        version="1.0.0", lifespan=lifespan, openapi_url="/openapi.json", docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.services = {}
+    app.state.tokens = TokenCodec(settings.jwt_secret, settings.jwt_public_key)
+    install_error_handlers(app)
+    for d in definitions:
+        app.include_router(d.router)
+        _enum_route(app, d)
+    _operational_routes(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestContext, service=names[0] if len(names) == 1 else "platform")
+    return app
+
+
+def _start_background(app: FastAPI, definitions: Sequence[ServiceDefinition],
+                      settings: Settings) -> list[asyncio.Task]:
+    tasks = []
+    the_bus: Bus = app.state.bus
+    wanted = sorted({t for d in definitions for t in (*d.topics, *_sub_topics(d))})
+    tasks.append(asyncio.create_task(_ensure_topics(the_bus, wanted)))
+    for d in definitions:
+        runtime = app.state.services[d.name]
+        tasks.append(asyncio.create_task(runtime.relay.run_forever()))
+        for sub in d.subscriptions:
+            consumer = EventConsumer(runtime=runtime, subscription=sub, bus=the_bus,
+                                     max_attempts=settings.consumer_max_attempts)
+            tasks.append(asyncio.create_task(consumer.run_forever()))
+        for job in d.background:
+            tasks.append(asyncio.create_task(job(runtime)))
+    return tasks
+
+
+def _sub_topics(d: ServiceDefinition) -> list[str]:
+    return [t for s in d.subscriptions for t in s.topics]
+
+
+async def _ensure_topics(bus: Bus, topics: list[str]) -> None:
+    while True:
+        try:
+            await bus.ensure_topics(topics or list(all_topics.ALL))
+            return
+        except BusUnavailable:
+            await asyncio.sleep(2.0)
+
+
+def _enum_route(app: FastAPI, d: ServiceDefinition) -> None:
+    catalog = enum_catalog(d.enums)
+
+    @app.get(f"/api/v1/{d.name}/enums", tags=[d.name], summary="枚举值及中文标签 / enum labels")
+    async def enums() -> dict[str, dict[str, str]]:
+        return catalog
+
+
+def _operational_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["ops"], summary="进程存活 / process alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], summary="数据库与事件总线可用 / dependencies reachable")
+    async def readyz() -> JSONResponse:
+        checks: dict[str, str] = {}
+        for name, runtime in app.state.services.items():
+            try:
+                async with runtime.engine.connect() as conn:
+                    await conn.execute(sa.text("SELECT 1"))
+                    await conn.rollback()
+                checks[f"{name}.database"] = "ok"
+            except Exception:
+                checks[f"{name}.database"] = "unavailable"
+        bus = getattr(app.state, "bus", None)
+        checks["bus"] = "ok" if bus is not None and await bus.ping() else "unavailable"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
+                            status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus 指标 / metrics")
+    async def metrics() -> Response:
+        for runtime in app.state.services.values():
+            with contextlib.suppress(Exception):
+                await runtime.relay.backlog()
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

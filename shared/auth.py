@@ -1,0 +1,106 @@
+"""Bearer JWT auth: `sub`, `scopes` and a `region` prefix that bounds what a caller sees."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+
+from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.regions import is_region_prefix, within
+
+SCOPES = (
+    "registry:read", "registry:write", "monitoring:read", "monitoring:write",
+    "funds:read", "funds:write", "tasks:read", "tasks:write", "pii:read", "admin",
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    sub: str
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    region: str = ""
+
+    def has(self, scope: str) -> bool:
+        # admin grants every service scope but not pii:read, which is always explicit.
+        return scope in self.scopes or ("admin" in self.scopes and scope != "pii:read")
+
+    def sees(self, region_code: str) -> bool:
+        return within(region_code, self.region)
+
+    def ensure_visible(self, region_code: str, what: str = "资源") -> None:
+        """Reading outside the caller's region: 404, so existence is not revealed."""
+        if not self.sees(region_code):
+            raise NotFound(what)
+
+    def ensure_writable(self, region_code: str) -> None:
+        """Creating or moving something outside the caller's region: 403."""
+        if not self.sees(region_code):
+            raise Forbidden("region_forbidden", "无权操作该行政区域的数据 (outside your region)",
+                            field="region_code")
+
+    def narrow(self, region: str | None) -> str:
+        """The effective region filter: the caller's scope, narrowed by a requested prefix."""
+        if region is None or region == "":
+            return self.region
+        if within(region, self.region):
+            return region
+        if within(self.region, region):
+            return self.region
+        raise Forbidden("region_forbidden", "无权查询该行政区域 (outside your region)",
+                        field="region")
+
+
+class TokenCodec:
+    """Signs (HS256, development) and verifies (HS256 or RS256) access tokens."""
+
+    def __init__(self, secret: str, public_key: str | None = None) -> None:
+        self._secret = secret
+        self._public_key = public_key
+
+    def mint(self, *, sub: str, scopes: list[str], region: str = "",
+             ttl: dt.timedelta = dt.timedelta(hours=12)) -> str:
+        now = dt.datetime.now(dt.UTC)
+        claims = {"sub": sub, "scopes": scopes, "region": region, "iat": now, "exp": now + ttl}
+        return jwt.encode(claims, self._secret, algorithm="HS256")
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") == "RS256" and self._public_key:
+                claims = jwt.decode(token, self._public_key, algorithms=["RS256"])
+            else:
+                claims = jwt.decode(token, self._secret, algorithms=["HS256"])
+        except jwt.PyJWTError:
+            raise Unauthorized("invalid_token", "令牌无效或已过期 (invalid or expired token)") \
+                from None
+        scopes, region, sub = claims.get("scopes"), claims.get("region", ""), claims.get("sub")
+        if (not isinstance(sub, str) or not sub or not isinstance(scopes, list)
+                or not isinstance(region, str) or not is_region_prefix(region)):
+            raise Unauthorized("invalid_token", "令牌声明不完整 (token claims malformed)")
+        return Principal(sub=sub, scopes=frozenset(str(s) for s in scopes), region=region)
+
+
+def current_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("missing_token", "缺少访问令牌 (missing bearer token)")
+    principal = request.app.state.tokens.verify(token.strip())
+    request.state.principal = principal
+    return principal
+
+
+def require(scope: str):
+    """A dependency that authenticates and demands `scope`."""
+
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.has(scope):
+            raise Forbidden("missing_scope", f"缺少权限 {scope} (missing scope)")
+        return principal
+
+    dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    return Depends(dependency)

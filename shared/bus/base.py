@@ -1,0 +1,79 @@
+"""What every bus offers: durable keyed topics, consumer groups and committed offsets."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class BusUnavailable(Exception):
+    """The broker could not take or give messages right now; try again later."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    key: str
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+class Consumer(abc.ABC):
+    """A member of a consumer group. Nothing is committed unless `commit` is called."""
+
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    async def poll(self, *, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
+        """Records after the current position; waits up to `timeout` when there are none."""
+
+    @abc.abstractmethod
+    async def commit(self, positions: dict[tuple[str, int], int]) -> None:
+        """Persist, per (topic, partition), the offset of the next record to read."""
+
+    @abc.abstractmethod
+    async def lag(self) -> dict[tuple[str, int], int]:
+        """Records not yet committed, per assigned (topic, partition)."""
+
+
+class Bus(abc.ABC):
+    kind: str
+
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    async def publish(self, messages: Sequence[Outgoing]) -> None:
+        """Return once every message is durably accepted (in order per key), or raise."""
+
+    @abc.abstractmethod
+    def consumer(self, *, group: str, topics: Sequence[str]) -> Consumer: ...
+
+    @abc.abstractmethod
+    async def ensure_topics(self, topics: Sequence[str]) -> None: ...
+
+    @abc.abstractmethod
+    async def ping(self) -> bool:
+        """True when the bus can be reached now (for /readyz)."""
+
+    @abc.abstractmethod
+    async def read_topic(self, topic: str, *, limit: int = 10_000) -> list[Record]:
+        """Every record on a topic from the start (operations and tests; not for hot paths)."""

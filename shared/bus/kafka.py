@@ -1,0 +1,179 @@
+"""Apache Kafka through aiokafka: idempotent producer with acks=all, manual offset commits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from shared.bus.base import Bus, BusUnavailable, Consumer, Outgoing, Record
+
+log = logging.getLogger("fupin.bus.kafka")
+
+
+class KafkaBus(Bus):
+    kind = "kafka"
+
+    def __init__(self, bootstrap: str, *, partitions: int = 3, request_timeout_ms: int = 10_000):
+        self.bootstrap = bootstrap
+        self.partitions = partitions
+        self.request_timeout_ms = request_timeout_ms
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+        self._known_topics: set[str] = set()
+
+    async def start(self) -> None:
+        """Nothing to do eagerly: the producer connects on first use, so a service can start
+        (and its outbox keep filling) while the broker is down."""
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap, enable_idempotence=True, acks="all",
+                linger_ms=2, request_timeout_ms=self.request_timeout_ms,
+            )
+            try:
+                await producer.start()
+            except KafkaError as exc:
+                await producer.stop()
+                raise BusUnavailable(str(exc)) from exc
+            self._producer = producer
+        return self._producer
+
+    async def publish(self, messages: Sequence[Outgoing]) -> None:
+        if not messages:
+            return
+        async with self._lock:
+            producer = await self._ensure_producer()
+            try:
+                futures = [
+                    await producer.send(m.topic, m.value, key=m.key.encode(), headers=list(m.headers))
+                    for m in messages
+                ]
+                await asyncio.gather(*futures)
+            except (KafkaError, TimeoutError) as exc:
+                # A fresh producer next time: the old one's sequence state is unknown.
+                self._producer = None
+                await producer.stop()
+                raise BusUnavailable(str(exc)) from exc
+
+    def consumer(self, *, group: str, topics: Sequence[str]) -> Consumer:
+        return KafkaConsumer(self.bootstrap, group, list(topics))
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None:
+        missing = [t for t in topics if t not in self._known_topics]
+        if not missing:
+            return
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap,
+                                    request_timeout_ms=self.request_timeout_ms)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            new = [NewTopic(t, self.partitions, 1) for t in missing if t not in existing]
+            if new:
+                try:
+                    await admin.create_topics(new)
+                except TopicAlreadyExistsError:
+                    pass
+        except KafkaError as exc:
+            raise BusUnavailable(str(exc)) from exc
+        finally:
+            await admin.close()
+        self._known_topics.update(missing)
+
+    async def ping(self) -> bool:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
+        try:
+            await asyncio.wait_for(admin.start(), timeout=5)
+            await asyncio.wait_for(admin.list_topics(), timeout=5)
+            return True
+        except Exception:
+            return False
+        finally:
+            await admin.close()
+
+    async def read_topic(self, topic: str, *, limit: int = 10_000) -> list[Record]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                    auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            partitions = consumer.partitions_for_topic(topic) or set()
+            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+            if not tps:
+                return []
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            out: list[Record] = []
+            while len(out) < limit and any(await _behind(consumer, tp, ends) for tp in tps):
+                batch = await consumer.getmany(timeout_ms=1000, max_records=limit - len(out))
+                for msgs in batch.values():
+                    out.extend(_record(m) for m in msgs)
+            return out
+        finally:
+            await consumer.stop()
+
+
+async def _behind(consumer: AIOKafkaConsumer, tp: TopicPartition, ends: dict) -> bool:
+    return await consumer.position(tp) < ends[tp]
+
+
+def _record(m) -> Record:
+    return Record(m.topic, m.partition, m.offset, m.key.decode() if m.key else None, m.value,
+                  tuple((k, v) for k, v in (m.headers or ())))
+
+
+class KafkaConsumer(Consumer):
+    def __init__(self, bootstrap: str, group: str, topics: list[str]) -> None:
+        self.group = group
+        self._consumer = AIOKafkaConsumer(
+            *topics, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+            auto_offset_reset="earliest", max_poll_interval_ms=300_000,
+            session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
+        )
+
+    async def start(self) -> None:
+        try:
+            await self._consumer.start()
+        except KafkaError as exc:
+            raise BusUnavailable(str(exc)) from exc
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def poll(self, *, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
+        batch = await self._consumer.getmany(timeout_ms=int(timeout * 1000),
+                                             max_records=max_records)
+        records = [_record(m) for msgs in batch.values() for m in msgs]
+        records.sort(key=lambda r: (r.topic, r.partition, r.offset))
+        return records
+
+    async def commit(self, positions: dict[tuple[str, int], int]) -> None:
+        await self._consumer.commit({TopicPartition(t, p): off for (t, p), off in positions.items()})
+
+    async def seek_to_committed(self) -> None:
+        """Rewind every assigned partition to its committed offset (after a failed batch)."""
+        for tp in self._consumer.assignment():
+            committed = await self._consumer.committed(tp)
+            if committed is None:
+                await self._consumer.seek_to_beginning(tp)
+            else:
+                self._consumer.seek(tp, committed)
+
+    async def lag(self) -> dict[tuple[str, int], int]:
+        out = {}
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            committed = await self._consumer.committed(tp)
+            if high is not None:
+                out[(tp.topic, tp.partition)] = high - (committed or 0)
+        return out

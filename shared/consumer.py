@@ -1,0 +1,204 @@
+"""Consumer wrapper: each event is handled in one transaction with its inbox row, offsets are
+committed only after that transaction, and a poison event goes to the dead-letter topic."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from shared.bus.base import Bus, BusUnavailable, Consumer, Record
+from shared.db import insert_ignore
+from shared.events.envelope import CloudEvent, EventData
+from shared.logs import event_id_var
+from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_HANDLED, HANDLER_FAILURES
+from shared.tx import Tx
+
+log = logging.getLogger("fupin.consumer")
+
+Handler = Callable[[Tx, CloudEvent, EventData], Awaitable[None]]
+
+
+@dataclass
+class Subscription:
+    """A consumer group of one service: the topics it reads and a handler per event type."""
+
+    group: str
+    topics: Sequence[str]
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+    def on(self, event_type: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.handlers[event_type] = fn
+            return fn
+
+        return register
+
+
+class EventConsumer:
+    def __init__(self, *, runtime, subscription: Subscription, bus: Bus,
+                 max_attempts: int = 5, retry_delay: float = 0.05) -> None:
+        self.runtime = runtime
+        self.sub = subscription
+        self.bus = bus
+        self.max_attempts = max_attempts
+        self.retry_delay = retry_delay
+        self.consumer: Consumer | None = None
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self._run()
+            except (BusUnavailable, OSError) as exc:
+                log.warning("consumer %s waiting for the bus: %s", self.sub.group,
+                            type(exc).__name__)
+                await asyncio.sleep(1.0)
+
+    async def _run(self) -> None:
+        self.consumer = self.bus.consumer(group=self.sub.group, topics=self.sub.topics)
+        await self.consumer.start()
+        try:
+            while True:
+                records = await self.consumer.poll(max_records=500, timeout=1.0)
+                if records:
+                    await self.process(records)
+                    await self._report_lag()
+        finally:
+            await self.consumer.stop()
+
+    async def process(self, records: list[Record]) -> None:
+        """Handle a polled batch in order, then commit the offsets it covered."""
+        positions: dict[tuple[str, int], int] = {}
+        for record in records:
+            await self.handle(record)
+            positions[(record.topic, record.partition)] = record.offset + 1
+        assert self.consumer is not None
+        await self.consumer.commit(positions)
+
+    async def handle(self, record: Record) -> None:
+        try:
+            event = CloudEvent.from_bytes(record.value)
+        except Exception as exc:
+            await self._dead_letter(record, None, exc, attempts=1)
+            return
+        handler = self.sub.handlers.get(event.type)
+        if handler is None:
+            return  # not an event this group acts on
+        token = event_id_var.set(event.id)
+        try:
+            await self._handle_with_retries(record, event, handler)
+        finally:
+            event_id_var.reset(token)
+
+    async def _handle_with_retries(self, record: Record, event: CloudEvent,
+                                   handler: Handler) -> None:
+        last: Exception | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                await self._handle_once(event, handler)
+                EVENTS_HANDLED.labels(self.sub.group, event.type).inc()
+                return
+            except Exception as exc:  # every failure is retried, then dead-lettered
+                last = exc
+                HANDLER_FAILURES.labels(self.sub.group, event.type).inc()
+                log.warning("handler failed (attempt %d/%d): %s", attempt, self.max_attempts,
+                            type(exc).__name__, extra={"event_type": event.type})
+                await asyncio.sleep(self.retry_delay * attempt)
+        assert last is not None
+        await self._dead_letter(record, event, last, attempts=self.max_attempts)
+
+    async def _handle_once(self, event: CloudEvent, handler: Handler) -> None:
+        payload = event.payload()
+        async with self.runtime.sessionmaker() as session:
+            tx = self.runtime.new_tx(session, actor=f"event:{self.sub.group}")
+            claimed = await session.execute(insert_ignore(
+                tx.dialect, self.runtime.infra.inbox,
+                {"consumer_group": self.sub.group, "event_id": event.id,
+                 "processed_at": dt.datetime.now(dt.UTC)}))
+            if claimed.rowcount == 0:
+                await session.rollback()
+                return  # already processed: redelivery is harmless
+            await handler(tx, event, payload)
+            await tx.flush()
+            await session.commit()
+        self.runtime.relay.wake()
+
+    async def _dead_letter(self, record: Record, event: CloudEvent | None, exc: Exception,
+                           *, attempts: int) -> None:
+        """Keep the event and its error in the service's database and on the DLQ topic
+        (through the outbox, so it is not lost either), then move on."""
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        infra = self.runtime.infra
+        async with self.runtime.sessionmaker() as session:
+            await session.execute(infra.dead_letters.insert().values(
+                consumer_group=self.sub.group, topic=record.topic, partition=record.partition,
+                offset=record.offset, event_id=event.id if event else None,
+                event_type=event.type if event else None, key=record.key,
+                value=record.value.decode("utf-8", "replace"), error=error, attempts=attempts,
+                failed_at=dt.datetime.now(dt.UTC)))
+            dlq = {"group": self.sub.group, "topic": record.topic, "partition": record.partition,
+                   "offset": record.offset, "error": error, "event_id": event.id if event else None}
+            await session.execute(infra.outbox.insert().values(
+                event_id=_dlq_id(record, self.sub.group), topic=f"fupin.dlq.{self.sub.group}",
+                key=record.key or "", type="dead_letter",
+                payload=json.dumps({"dead_letter": dlq, "value": record.value.decode(
+                    "utf-8", "replace")}, ensure_ascii=False),
+                created_at=dt.datetime.now(dt.UTC)))
+            await session.commit()
+        DEAD_LETTERS.labels(self.sub.group).inc()
+        log.error("event dead-lettered after %d attempts", attempts,
+                  extra={"event_type": event.type if event else None, "topic": record.topic})
+
+    async def _report_lag(self) -> None:
+        if self.consumer is None:
+            return
+        try:
+            for (topic, partition), lag in (await self.consumer.lag()).items():
+                CONSUMER_LAG.labels(self.sub.group, topic, str(partition)).set(lag)
+        except Exception:  # lag is best-effort telemetry
+            log.debug("lag unavailable")
+
+
+def _dlq_id(record: Record, group: str) -> str:
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{group}/{record.topic}/{record.partition}/"
+                                              f"{record.offset}/{dt.datetime.now(dt.UTC)}"))
+
+
+async def redrive(runtime, *, dead_letter_id: int | None = None) -> int:
+    """Handle dead letters again through the same handlers; return how many succeeded."""
+    t = runtime.infra.dead_letters
+    async with runtime.sessionmaker() as session:
+        query = sa.select(t).where(t.c.redriven_at.is_(None)).order_by(t.c.id)
+        if dead_letter_id is not None:
+            query = query.where(t.c.id == dead_letter_id)
+        rows = (await session.execute(query)).all()
+        await session.rollback()
+    done = 0
+    for row in rows:
+        sub = runtime.subscription(row.consumer_group)
+        try:
+            event = CloudEvent.model_validate_json(row.value)
+        except ValueError:
+            continue  # not an event at all: nothing a handler could do with it
+        handler = sub.handlers.get(event.type) if sub else None
+        if handler is None:
+            continue
+        consumer = EventConsumer(runtime=runtime, subscription=sub, bus=runtime.bus)
+        try:
+            await consumer._handle_once(event, handler)
+        except Exception as exc:
+            log.warning("redrive failed: %s", type(exc).__name__)
+            continue
+        async with runtime.sessionmaker() as session:
+            await session.execute(t.update().where(t.c.id == row.id)
+                                  .values(redriven_at=dt.datetime.now(dt.UTC)))
+            await session.commit()
+        done += 1
+    return done

@@ -1,0 +1,61 @@
+"""A service's definition (what it is) and runtime (what it holds while running)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.bus.base import Bus
+from shared.consumer import Subscription
+from shared.crypto import PiiCipher
+from shared.infra import InfraTables
+from shared.outbox import OutboxRelay
+from shared.settings import Settings
+from shared.tx import Tx
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    router: APIRouter
+    metadata: sa.MetaData
+    infra: InfraTables
+    migrations: Path
+    enums: Sequence[type[Enum]] = ()
+    subscriptions: Sequence[Subscription] = ()
+    background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
+    topics: Sequence[str] = ()
+
+
+@dataclass
+class ServiceRuntime:
+    definition: ServiceDefinition
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    bus: Bus
+    cipher: PiiCipher
+    relay: OutboxRelay
+    state: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    @property
+    def infra(self) -> InfraTables:
+        return self.definition.infra
+
+    def new_tx(self, session: AsyncSession, *, actor: str | Callable[[], str] = "system") -> Tx:
+        actor_fn = actor if callable(actor) else (lambda: actor)
+        return Tx(session=session, service=self.name, infra=self.infra, cipher=self.cipher,
+                  actor_fn=actor_fn)
+
+    def subscription(self, group: str) -> Subscription | None:
+        return next((s for s in self.definition.subscriptions if s.group == group), None)

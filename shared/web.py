@@ -1,0 +1,180 @@
+"""HTTP plumbing shared by the services: the transactional route class, dependencies,
+pagination, ETags and labelled enums."""
+
+from __future__ import annotations
+
+import base64
+import enum
+from collections.abc import Callable
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import idempotency
+from shared.auth import Principal
+from shared.errors import PreconditionFailed, Problem, Unprocessable
+from shared.tx import Tx
+
+T = TypeVar("T")
+
+
+def service_router(service: str, **kwargs: Any) -> APIRouter:
+    """A router under /api/v1/<service>/ whose requests run in one transaction each."""
+    return APIRouter(prefix=f"/api/v1/{service}", route_class=_transactional(service), **kwargs)
+
+
+def _transactional(service: str) -> type[APIRoute]:
+    class TransactionalRoute(APIRoute):
+        def get_route_handler(self) -> Callable:
+            inner = super().get_route_handler()
+
+            async def handler(request: Request) -> Response:
+                runtime = request.app.state.services[service]
+                async with runtime.sessionmaker() as session:
+                    return await _in_transaction(request, runtime, session, inner)
+
+            return handler
+
+    return TransactionalRoute
+
+
+async def _in_transaction(request: Request, runtime: Any, session: AsyncSession,
+                          inner: Callable) -> Response:
+    def actor() -> str:
+        principal = getattr(request.state, "principal", None)
+        return principal.sub if principal else "anonymous"
+
+    tx = runtime.new_tx(session, actor=actor)
+    request.state.tx = tx
+    key = request.headers.get("idempotency-key") if request.method == "POST" else None
+    digest = ""
+    if key:
+        principal = _peek_principal(request)
+        if principal is not None:
+            digest = idempotency.body_hash(request.method, request.url.path, await request.body())
+            stored = await idempotency.replay(session, runtime.infra.idempotency,
+                                              actor=principal.sub, key=key, digest=digest)
+            if stored is not None:
+                return stored
+    response = await inner(request)
+    if response.status_code >= 400:
+        await session.rollback()
+        return response
+    await tx.flush()
+    if key and digest:
+        await idempotency.remember(session, runtime.infra.idempotency, actor=actor(), key=key,
+                                   digest=digest, method=request.method,
+                                   path=request.url.path, response=response)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        if key and digest:  # a concurrent request with the same key committed first
+            stored = await idempotency.replay(session, runtime.infra.idempotency,
+                                              actor=actor(), key=key, digest=digest)
+            if stored is not None:
+                return stored
+        raise
+    runtime.relay.wake()
+    return response
+
+
+def _peek_principal(request: Request) -> Principal | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        return request.app.state.tokens.verify(token.strip())
+    except Problem:
+        return None
+
+
+def get_tx(request: Request) -> Tx:
+    return request.state.tx
+
+
+def get_session(request: Request) -> AsyncSession:
+    return request.state.tx.session
+
+
+TxDep = Annotated[Tx, Depends(get_tx)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise Unprocessable("invalid_cursor", "分页游标无效 (invalid cursor)",
+                            field="cursor") from None
+
+
+class PageParams:
+    def __init__(self, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                 cursor: Annotated[str | None, Query(max_length=200)] = None) -> None:
+        self.limit = limit
+        self.after = decode_cursor(cursor)
+
+
+PageDep = Annotated[PageParams, Depends(PageParams)]
+
+
+def page_of(items: list[T], limit: int, key: Callable[[T], str]) -> Page[T]:
+    """Build a page from up to limit+1 fetched items (the extra one says there is more)."""
+    more = len(items) > limit
+    items = items[:limit]
+    return Page(items=items, next_cursor=encode_cursor(key(items[-1])) if more and items else None)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def check_if_match(request: Request, version: int) -> None:
+    """412 when If-Match names another version than the stored one."""
+    header = request.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return
+    wanted = {v.strip().removeprefix("W/") for v in header.split(",")}
+    if etag(version) not in wanted:
+        raise PreconditionFailed("stale_version",
+                                 "数据已被他人修改，请刷新后重试 (stale If-Match)",
+                                 field="If-Match")
+
+
+class LabeledEnum(enum.StrEnum):
+    """A string enum whose members carry a Chinese label: `head = "head", "户主"`."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str = "") -> LabeledEnum:
+        obj = str.__new__(cls, value)
+        obj._value_ = value
+        obj.label = label
+        return obj
+
+
+def describe(cls: type[LabeledEnum]) -> type[LabeledEnum]:
+    """Class decorator: publish each member's label in the OpenAPI description."""
+    head = (cls.__doc__ or cls.__name__).strip().splitlines()[0]
+    cls.__doc__ = head + "\n\n" + "; ".join(f"`{m.value}` {m.label}" for m in cls)
+    return cls
+
+
+def enum_catalog(enums: Any) -> dict[str, dict[str, str]]:
+    return {e.__name__: {m.value: getattr(m, "label", m.value) for m in e} for e in enums}
