@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from shared.bus.base import Bus, BusUnavailable, Consumer, Record
 from shared.db import insert_ignore
 from shared.events.envelope import CloudEvent, EventData
+from shared.events.topics import dead_letter_topic
 from shared.logs import event_id_var
 from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_HANDLED, HANDLER_FAILURES
 from shared.tx import Tx
@@ -60,6 +61,7 @@ class EventConsumer:
                 await asyncio.sleep(1.0)
 
     async def _run(self) -> None:
+        await self.bus.ensure_topics([*self.sub.topics, dead_letter_topic(self.sub.group)])
         self.consumer = self.bus.consumer(group=self.sub.group, topics=self.sub.topics)
         await self.consumer.start()
         try:
@@ -144,7 +146,7 @@ class EventConsumer:
             dlq = {"group": self.sub.group, "topic": record.topic, "partition": record.partition,
                    "offset": record.offset, "error": error, "event_id": event.id if event else None}
             await session.execute(infra.outbox.insert().values(
-                event_id=_dlq_id(record, self.sub.group), topic=f"fupin.dlq.{self.sub.group}",
+                event_id=_dlq_id(record, self.sub.group), topic=dead_letter_topic(self.sub.group),
                 key=record.key or "", type="dead_letter",
                 payload=json.dumps({"dead_letter": dlq, "value": record.value.decode(
                     "utf-8", "replace")}, ensure_ascii=False),

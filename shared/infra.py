@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from shared.db import BigId
+from shared.db import BigId, UtcDateTime
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class InfraTables:
 
 
 def infra_tables(metadata: sa.MetaData) -> InfraTables:
-    ts = sa.DateTime(timezone=True)
+    ts = UtcDateTime()
     outbox = sa.Table(
         "outbox", metadata,
         sa.Column("id", BigId, primary_key=True, autoincrement=True),

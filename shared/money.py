@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 _YUAN = re.compile(r"^\d{1,13}(\.\d{1,2})?$")
+_MANY_DECIMALS = re.compile(r"^\d{1,13}\.\d{3,}$")
 
 
 def parse_yuan(value: Any) -> int:
@@ -32,15 +33,11 @@ def parse_yuan(value: Any) -> int:
     if text.startswith("-"):
         raise PydanticCustomError("negative_amount", "金额不能为负数 (amount must not be negative)")
     if not _YUAN.match(text):
-        try:
-            Decimal(text)
-        except InvalidOperation:
+        if _MANY_DECIMALS.match(text):
             raise PydanticCustomError(
-                "invalid_amount", "金额格式不正确 (amount must be a decimal in yuan)"
-            ) from None
+                "too_many_decimals", "金额最多两位小数 (at most 2 decimals, e.g. \"4300.00\")")
         raise PydanticCustomError(
-            "too_many_decimals", "金额最多两位小数 (at most 2 decimals, e.g. \"4300.00\")"
-        )
+            "invalid_amount", "金额格式不正确 (amount must be a decimal in yuan)")
     return int((Decimal(text) * 100).to_integral_exact())
 
 

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     bus: Literal["embedded", "kafka"] = "embedded"
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_partitions: int = 3
+    topic_prefix: str = Field(default="", description="prepended to every topic and group name")
 
     registry_database_url: str | None = None
     monitoring_database_url: str | None = None

@@ -8,7 +8,8 @@ def bus_from_settings(settings: Settings) -> Bus:
     if settings.bus == "kafka":
         from shared.bus.kafka import KafkaBus
 
-        return KafkaBus(settings.kafka_bootstrap, partitions=settings.kafka_partitions)
+        return KafkaBus(settings.kafka_bootstrap, partitions=settings.kafka_partitions,
+                        prefix=settings.topic_prefix)
     from shared.bus.embedded import EmbeddedBus
 
     return EmbeddedBus(settings.embedded_bus_path)

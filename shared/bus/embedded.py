@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from shared.bus.base import Bus, Consumer, Outgoing, Record
+from shared.bus.base import Bus, BusUnavailable, Consumer, Outgoing, Record
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -46,11 +47,15 @@ class EmbeddedBus(Bus):
     async def start(self) -> None:
         if self._db is not None:
             return
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path, timeout=30, isolation_level=None)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=NORMAL")
-        await self._db.executescript(_SCHEMA)
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(self.path, timeout=30, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise BusUnavailable(f"event log unavailable: {type(exc).__name__}") from exc
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.executescript(_SCHEMA)
+        self._db = db
 
     async def stop(self) -> None:
         if self._db is not None:
@@ -66,6 +71,7 @@ class EmbeddedBus(Bus):
     async def publish(self, messages: Sequence[Outgoing]) -> None:
         if not messages:
             return
+        await self.start()
         async with self._lock:
             await self.db.execute("BEGIN IMMEDIATE")
             try:

@@ -18,8 +18,10 @@ log = logging.getLogger("fupin.bus.kafka")
 class KafkaBus(Bus):
     kind = "kafka"
 
-    def __init__(self, bootstrap: str, *, partitions: int = 3, request_timeout_ms: int = 10_000):
+    def __init__(self, bootstrap: str, *, partitions: int = 3, request_timeout_ms: int = 10_000,
+                 prefix: str = "") -> None:
         self.bootstrap = bootstrap
+        self.prefix = prefix
         self.partitions = partitions
         self.request_timeout_ms = request_timeout_ms
         self._producer: AIOKafkaProducer | None = None
@@ -56,7 +58,7 @@ class KafkaBus(Bus):
             producer = await self._ensure_producer()
             try:
                 futures = [
-                    await producer.send(m.topic, m.value, key=m.key.encode(), headers=list(m.headers))
+                    await producer.send(self.prefix + m.topic, m.value, key=m.key.encode(), headers=list(m.headers))
                     for m in messages
                 ]
                 await asyncio.gather(*futures)
@@ -67,7 +69,7 @@ class KafkaBus(Bus):
                 raise BusUnavailable(str(exc)) from exc
 
     def consumer(self, *, group: str, topics: Sequence[str]) -> Consumer:
-        return KafkaConsumer(self.bootstrap, group, list(topics))
+        return KafkaConsumer(self.bootstrap, group, list(topics), prefix=self.prefix)
 
     async def ensure_topics(self, topics: Sequence[str]) -> None:
         missing = [t for t in topics if t not in self._known_topics]
@@ -78,7 +80,8 @@ class KafkaBus(Bus):
         try:
             await admin.start()
             existing = set(await admin.list_topics())
-            new = [NewTopic(t, self.partitions, 1) for t in missing if t not in existing]
+            new = [NewTopic(self.prefix + t, self.partitions, 1) for t in missing
+                   if self.prefix + t not in existing]
             if new:
                 try:
                     await admin.create_topics(new)
@@ -106,8 +109,9 @@ class KafkaBus(Bus):
                                     auto_offset_reset="earliest")
         await consumer.start()
         try:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+            await consumer.topics()  # refreshes metadata
+            partitions = consumer.partitions_for_topic(self.prefix + topic) or set()
+            tps = [TopicPartition(self.prefix + topic, p) for p in sorted(partitions)]
             if not tps:
                 return []
             consumer.assign(tps)
@@ -117,7 +121,7 @@ class KafkaBus(Bus):
             while len(out) < limit and any(await _behind(consumer, tp, ends) for tp in tps):
                 batch = await consumer.getmany(timeout_ms=1000, max_records=limit - len(out))
                 for msgs in batch.values():
-                    out.extend(_record(m) for m in msgs)
+                    out.extend(_record(m, self.prefix) for m in msgs)
             return out
         finally:
             await consumer.stop()
@@ -127,16 +131,17 @@ async def _behind(consumer: AIOKafkaConsumer, tp: TopicPartition, ends: dict) ->
     return await consumer.position(tp) < ends[tp]
 
 
-def _record(m) -> Record:
-    return Record(m.topic, m.partition, m.offset, m.key.decode() if m.key else None, m.value,
+def _record(m, prefix: str) -> Record:
+    return Record(m.topic.removeprefix(prefix), m.partition, m.offset, m.key.decode() if m.key else None, m.value,
                   tuple((k, v) for k, v in (m.headers or ())))
 
 
 class KafkaConsumer(Consumer):
-    def __init__(self, bootstrap: str, group: str, topics: list[str]) -> None:
+    def __init__(self, bootstrap: str, group: str, topics: list[str], *, prefix: str = "") -> None:
         self.group = group
+        self.prefix = prefix
         self._consumer = AIOKafkaConsumer(
-            *topics, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+            *(prefix + t for t in topics), bootstrap_servers=bootstrap, group_id=prefix + group, enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_interval_ms=300_000,
             session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
         )
@@ -153,12 +158,13 @@ class KafkaConsumer(Consumer):
     async def poll(self, *, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
         batch = await self._consumer.getmany(timeout_ms=int(timeout * 1000),
                                              max_records=max_records)
-        records = [_record(m) for msgs in batch.values() for m in msgs]
+        records = [_record(m, self.prefix) for msgs in batch.values() for m in msgs]
         records.sort(key=lambda r: (r.topic, r.partition, r.offset))
         return records
 
     async def commit(self, positions: dict[tuple[str, int], int]) -> None:
-        await self._consumer.commit({TopicPartition(t, p): off for (t, p), off in positions.items()})
+        await self._consumer.commit(
+            {TopicPartition(self.prefix + t, p): off for (t, p), off in positions.items()})
 
     async def seek_to_committed(self) -> None:
         """Rewind every assigned partition to its committed offset (after a failed batch)."""
@@ -175,5 +181,5 @@ class KafkaConsumer(Consumer):
             high = self._consumer.highwater(tp)
             committed = await self._consumer.committed(tp)
             if high is not None:
-                out[(tp.topic, tp.partition)] = high - (committed or 0)
+                out[(tp.topic.removeprefix(self.prefix), tp.partition)] = high - (committed or 0)
         return out

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from shared.db import UtcDateTime
 from shared.infra import infra_tables
 
 
@@ -17,7 +18,7 @@ class MonitoringTable(SQLModel, registry=registry()):
 
 metadata = MonitoringTable.metadata
 infra = infra_tables(metadata)
-_TS = sa.DateTime(timezone=True)
+_TS = UtcDateTime()
 
 
 def _now() -> dt.datetime:

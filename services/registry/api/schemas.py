@@ -9,8 +9,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic_core import PydanticCustomError
 
 from services.registry.domain.enums import (
-    Attribute, Cause, Health, HouseholdStatus, LaborAbility, RegionLevelEnum, Relation,
-    Schooling, Sex,
+    Attribute,
+    Cause,
+    Health,
+    HouseholdStatus,
+    LaborAbility,
+    RegionLevelEnum,
+    Relation,
+    Schooling,
+    Sex,
 )
 from shared.idnumber import InvalidIdNumber, parse_id_number
 from shared.regions import is_region_code

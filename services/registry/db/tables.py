@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from shared.db import UtcDateTime
 from shared.infra import infra_tables
 
 
@@ -23,7 +24,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-_TS = sa.DateTime(timezone=True)
+_TS = UtcDateTime()
 
 
 class Region(RegistryTable, table=True):

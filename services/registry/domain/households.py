@@ -10,8 +10,8 @@ from services.registry.domain.enums import HouseholdStatus
 from shared.db import insert_ignore
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events.registry import HouseholdRegistered, MemberFacts
-from shared.ids import new_id
 from shared.idnumber import mask_id_number, parse_id_number
+from shared.ids import new_id
 from shared.tx import Tx
 
 

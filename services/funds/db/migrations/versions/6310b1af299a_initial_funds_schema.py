@@ -7,9 +7,7 @@ Create Date: 2026-11-23 10:44:20.997217
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
-
 
 revision: str = '6310b1af299a'
 down_revision: str | None = None

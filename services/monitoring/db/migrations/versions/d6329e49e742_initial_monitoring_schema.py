@@ -10,7 +10,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = 'd6329e49e742'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None

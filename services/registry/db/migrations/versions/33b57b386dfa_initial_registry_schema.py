@@ -10,7 +10,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = '33b57b386dfa'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None

@@ -7,9 +7,7 @@ Create Date: 2026-11-23 10:44:21.596370
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
-
 
 revision: str = '0f3b3dde239a'
 down_revision: str | None = None

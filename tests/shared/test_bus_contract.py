@@ -1,0 +1,126 @@
+"""One contract, two buses: KafkaBus (real broker) and EmbeddedBus (SQLite log)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from shared.bus import Bus
+from shared.bus.base import Outgoing, Record
+from shared.bus.embedded import EmbeddedBus
+from shared.bus.kafka import KafkaBus
+
+TOPIC = "fupin.test.contract"
+
+
+@pytest.fixture
+async def make_bus(backend, tmp_path, request):
+    """Each call is a new connection to the same log, as another process would have."""
+    prefix = f"c{uuid.uuid4().hex[:10]}."
+    servers = request.getfixturevalue("servers") if backend == "real" else None
+    made: list[Bus] = []
+
+    async def make() -> Bus:
+        if servers is not None:
+            bus: Bus = KafkaBus(servers.kafka_bootstrap, partitions=3, prefix=prefix)
+        else:
+            bus = EmbeddedBus(tmp_path / "events.db")
+        await bus.start()
+        await bus.ensure_topics([TOPIC])
+        made.append(bus)
+        return bus
+
+    yield make
+    for bus in made:
+        await bus.stop()
+
+
+async def _drain(consumer, want: int, *, timeout: float = 30.0) -> list[Record]:
+    got: list[Record] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(got) < want and loop.time() < deadline:
+        got.extend(await consumer.poll(max_records=500, timeout=0.5))
+    return got
+
+
+def _msgs(n_keys: int, per_key: int) -> list[Outgoing]:
+    return [Outgoing(TOPIC, f"key-{k}", f"{k}:{i}".encode())
+            for i in range(per_key) for k in range(n_keys)]
+
+
+async def _stop_all(*things) -> None:
+    for t in things:
+        await t.stop()
+
+
+class TestBusContract:
+    async def test_per_key_order(self, make_bus):
+        bus = await make_bus()
+        await bus.publish(_msgs(5, 40))
+        consumer = bus.consumer(group="g-order", topics=[TOPIC])
+        await consumer.start()
+        got = await _drain(consumer, 200)
+        await _stop_all(consumer, bus)
+        assert len(got) == 200
+        for k in range(5):
+            seq = [int(r.value.decode().split(":")[1]) for r in got if r.key == f"key-{k}"]
+            assert seq == list(range(40))
+
+    async def test_uncommitted_records_are_redelivered(self, make_bus):
+        bus = await make_bus()
+        await bus.publish(_msgs(2, 5))
+        first = bus.consumer(group="g-redeliver", topics=[TOPIC])
+        await first.start()
+        handled = await _drain(first, 10)
+        assert len(handled) == 10
+        await first.stop()  # "dies" after handling, before committing
+
+        other = await make_bus()
+        second = other.consumer(group="g-redeliver", topics=[TOPIC])
+        await second.start()
+        again = await _drain(second, 10)
+        assert sorted(r.value for r in again) == sorted(r.value for r in handled)
+        positions = {}
+        for r in again:
+            positions[(r.topic, r.partition)] = max(positions.get((r.topic, r.partition), 0),
+                                                    r.offset + 1)
+        await second.commit(positions)
+        await second.stop()
+
+        third_bus = await make_bus()
+        third = third_bus.consumer(group="g-redeliver", topics=[TOPIC])
+        await third.start()
+        assert await _drain(third, 1, timeout=3) == []
+        await _stop_all(third, third_bus, other, bus)
+
+    async def test_groups_are_independent(self, make_bus):
+        bus = await make_bus()
+        await bus.publish(_msgs(1, 3))
+        a = bus.consumer(group="g-a", topics=[TOPIC])
+        b = bus.consumer(group="g-b", topics=[TOPIC])
+        await a.start()
+        await b.start()
+        assert len(await _drain(a, 3)) == 3
+        assert len(await _drain(b, 3)) == 3
+        await _stop_all(a, b, bus)
+
+    async def test_lag_counts_uncommitted(self, make_bus):
+        bus = await make_bus()
+        await bus.publish(_msgs(1, 4))
+        consumer = bus.consumer(group="g-lag", topics=[TOPIC])
+        await consumer.start()
+        got = await _drain(consumer, 4)
+        await consumer.commit({(got[0].topic, got[0].partition): got[1].offset + 1})
+        lag = await consumer.lag()
+        assert sum(lag.values()) == 2
+        await _stop_all(consumer, bus)
+
+    async def test_read_topic_from_start(self, make_bus):
+        bus = await make_bus()
+        await bus.publish(_msgs(3, 2))
+        records = await bus.read_topic(TOPIC)
+        assert sorted(r.value for r in records) == sorted(m.value for m in _msgs(3, 2))
+        await bus.stop()

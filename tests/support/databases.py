@@ -1,0 +1,64 @@
+"""Per-test PostgreSQL databases cloned from migrated templates (one per service)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+
+import asyncpg
+
+from shared.db import create_engine
+from shared.migrate import upgrade
+from shared.service import ServiceDefinition
+from tests.support.servers import Servers
+
+
+def template_name(definition: ServiceDefinition) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(definition.migrations.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return f"tmpl_{definition.name}_{digest.hexdigest()[:10]}"
+
+
+async def ensure_template(servers: Servers, definition: ServiceDefinition) -> str:
+    name = template_name(definition)
+    conn = await asyncpg.connect(servers.pg_admin_dsn)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists:
+            return name
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    engine = create_engine(servers.pg_url(name), pool_size=1)
+    try:
+        await upgrade(engine, definition.migrations)
+    finally:
+        await engine.dispose()
+    return name
+
+
+def prepare_templates(servers: Servers, definitions: list[ServiceDefinition]) -> dict[str, str]:
+    async def run() -> dict[str, str]:
+        return {d.name: await ensure_template(servers, d) for d in definitions}
+
+    return asyncio.run(run())
+
+
+async def clone(servers: Servers, template: str, service: str) -> str:
+    name = f"t_{service}_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(servers.pg_admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def drop(servers: Servers, name: str) -> None:
+    conn = await asyncpg.connect(servers.pg_admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()

@@ -1,0 +1,56 @@
+"""The real PostgreSQL and Kafka the project's own scripts start on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_PORT = int(os.environ.get("FUPIN_PG_PORT", "55432"))
+KAFKA_PORT = int(os.environ.get("FUPIN_KAFKA_PORT", "59092"))
+
+
+@dataclass(frozen=True)
+class Servers:
+    pg_admin_dsn: str
+    pg_url_base: str
+    kafka_bootstrap: str
+
+    def pg_url(self, database: str) -> str:
+        return f"{self.pg_url_base}/{database}"
+
+
+def _open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def ensure_servers() -> Servers:
+    """Start PostgreSQL and Kafka through deploy/servers.sh unless they already answer."""
+    if not (_open(PG_PORT) and _open(KAFKA_PORT)):
+        result = subprocess.run(["bash", str(ROOT / "deploy" / "servers.sh"), "up"],
+                                capture_output=True, text=True, timeout=900)
+        if result.returncode != 0:
+            raise RuntimeError("deploy/servers.sh up failed:\n" + result.stdout[-3000:]
+                               + result.stderr[-3000:])
+    return Servers(
+        pg_admin_dsn=f"postgresql://fupin:fupin@127.0.0.1:{PG_PORT}/postgres",
+        pg_url_base=f"postgresql+asyncpg://fupin:fupin@127.0.0.1:{PG_PORT}",
+        kafka_bootstrap=f"127.0.0.1:{KAFKA_PORT}",
+    )
+
+
+async def kafka_ctl(action: str) -> None:
+    """Stop or start the test broker through the project's script (for fault tests)."""
+    import asyncio
+
+    proc = await asyncio.create_subprocess_exec(
+        "bash", str(ROOT / "deploy" / "kafka.sh"), action,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"deploy/kafka.sh {action} failed: {out.decode()[-2000:]}")
