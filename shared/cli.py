@@ -49,7 +49,29 @@ def _parser() -> argparse.ArgumentParser:
                        help="comma-separated; known: " + ",".join(SCOPES))
     token.add_argument("--hours", type=float, default=12)
     token.set_defaults(func=cmd_token)
+
+    imports = sub.add_parser("import", help="bulk imports (households, plans)")
+    import_sub = imports.add_subparsers(dest="what")
+    for module in _service_cli_modules():
+        if hasattr(module, "add_commands"):
+            module.add_commands(sub)
+        if hasattr(module, "add_import_commands"):
+            module.add_import_commands(import_sub)
     return p
+
+
+def _service_cli_modules() -> list:
+    """Services contribute commands through an optional `services.<name>.cli` module."""
+    import importlib
+
+    found = []
+    for name in SERVICES:
+        try:
+            found.append(importlib.import_module(f"services.{name}.cli"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"services.{name}.cli":
+                raise
+    return found
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
