@@ -10,7 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("registry", "monitoring", "funds", "tasks")
-DEV_JWT_SECRET = "fupin-dev-secret-change-me"
+DEV_JWT_SECRET = "fupin-development-secret-change-me-before-production"
 
 
 class Settings(BaseSettings):
