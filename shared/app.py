@@ -100,7 +100,7 @@ def _start_background(app: FastAPI, definitions: Sequence[ServiceDefinition],
     for d in definitions:
         runtime = app.state.services[d.name]
         tasks.append(asyncio.create_task(runtime.relay.run_forever()))
-        for sub in d.subscriptions:
+        for sub in d.all_subscriptions():
             consumer = EventConsumer(runtime=runtime, subscription=sub, bus=the_bus,
                                      max_attempts=settings.consumer_max_attempts)
             tasks.append(asyncio.create_task(consumer.run_forever()))
@@ -110,7 +110,7 @@ def _start_background(app: FastAPI, definitions: Sequence[ServiceDefinition],
 
 
 def _sub_topics(d: ServiceDefinition) -> list[str]:
-    return [t for s in d.subscriptions for t in s.topics]
+    return [t for s in d.all_subscriptions() for t in s.topics]
 
 
 async def _ensure_topics(bus: Bus, topics: list[str]) -> None:

@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--hours", type=float, default=12)
     token.set_defaults(func=cmd_token)
 
+    replay = sub.add_parser("replay", help="rebuild a service's projections from its topics")
+    replay.add_argument("service", choices=SERVICES)
+    replay.set_defaults(func=cmd_replay)
+
     imports = sub.add_parser("import", help="bulk imports (households, plans)")
     import_sub = imports.add_subparsers(dest="what")
     for module in _service_cli_modules():
@@ -122,6 +126,23 @@ def cmd_migrate(args: argparse.Namespace) -> int:
                 print(f"{d.name}: at {await current(engine)}")
             finally:
                 await engine.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from services import definitions
+    from shared.replay import replay_projection
+    from shared.runtime import open_runtime
+
+    async def run() -> None:
+        (definition,) = definitions([args.service])
+        async with open_runtime(definition, Settings()) as runtime:
+            for projection in definition.projections:
+                count = await replay_projection(runtime, projection)
+                print(f"{args.service}: {count} events replayed into "
+                      f"{', '.join(projection.tables)}")
 
     asyncio.run(run())
     return 0

@@ -21,6 +21,17 @@ from shared.tx import Tx
 
 
 @dataclass(frozen=True)
+class Projection:
+    """Local state built only from other services' events, rebuildable by `fupin replay`.
+
+    Its handlers must only write `tables` (no alerts, tasks or events), so replaying the
+    topics from the start reproduces the same rows."""
+
+    subscription: Subscription
+    tables: Sequence[str]
+
+
+@dataclass(frozen=True)
 class ServiceDefinition:
     name: str
     router: APIRouter
@@ -29,8 +40,12 @@ class ServiceDefinition:
     migrations: Path
     enums: Sequence[type[Enum]] = ()
     subscriptions: Sequence[Subscription] = ()
+    projections: Sequence[Projection] = ()
     background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
     topics: Sequence[str] = ()
+
+    def all_subscriptions(self) -> list[Subscription]:
+        return [*(p.subscription for p in self.projections), *self.subscriptions]
 
 
 @dataclass
@@ -58,4 +73,4 @@ class ServiceRuntime:
                   actor_fn=actor_fn)
 
     def subscription(self, group: str) -> Subscription | None:
-        return next((s for s in self.definition.subscriptions if s.group == group), None)
+        return next((s for s in self.definition.all_subscriptions() if s.group == group), None)

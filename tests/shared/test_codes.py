@@ -40,7 +40,7 @@ class TestMoney:
         assert Amount(amount="4300").model_dump(mode="json") == {"amount": "4300.00"}
         assert Amount.model_json_schema()["properties"]["amount"]["type"] == "string"
 
-    @given(st.integers(min_value=0, max_value=10**15))
+    @given(st.integers(min_value=0, max_value=10**15 - 1))
     def test_round_trip(self, fen):
         assert parse_yuan(format_yuan(fen)) == fen
 
