@@ -105,26 +105,36 @@ class KafkaBus(Bus):
             await admin.close()
 
     async def read_topic(self, topic: str, *, limit: int = 10_000) -> list[Record]:
+        partitions = await self._partitions(self.prefix + topic)
+        if not partitions:
+            return []
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
                                     auto_offset_reset="earliest")
         await consumer.start()
         try:
-            await consumer.topics()  # refreshes metadata
-            partitions = consumer.partitions_for_topic(self.prefix + topic) or set()
-            tps = [TopicPartition(self.prefix + topic, p) for p in sorted(partitions)]
-            if not tps:
-                return []
+            tps = [TopicPartition(self.prefix + topic, p) for p in partitions]
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             ends = await consumer.end_offsets(tps)
             out: list[Record] = []
-            while len(out) < limit and any(await _behind(consumer, tp, ends) for tp in tps):
+            while len(out) < limit and any([await _behind(consumer, tp, ends) for tp in tps]):
                 batch = await consumer.getmany(timeout_ms=1000, max_records=limit - len(out))
                 for msgs in batch.values():
                     out.extend(_record(m, self.prefix) for m in msgs)
             return out
         finally:
             await consumer.stop()
+
+    async def _partitions(self, topic: str) -> list[int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap,
+                                    request_timeout_ms=self.request_timeout_ms)
+        await admin.start()
+        try:
+            described = await admin.describe_topics([topic])
+        finally:
+            await admin.close()
+        found = [d for d in described if d.get("topic") == topic and not d.get("error_code")]
+        return sorted(p["partition"] for d in found for p in d.get("partitions", []))
 
 
 async def _behind(consumer: AIOKafkaConsumer, tp: TopicPartition, ends: dict) -> bool:

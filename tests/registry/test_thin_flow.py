@@ -87,7 +87,7 @@ class TestAuth:
     async def test_token_signed_with_another_secret_401(self, registry):
         from shared.auth import TokenCodec
 
-        forged = TokenCodec("another-secret").mint(sub="x", scopes=["admin"])
+        forged = TokenCodec("another-secret-of-at-least-thirty-two-bytes").mint(sub="x", scopes=["admin"])
         r = await registry.client("registry").get(
             "/api/v1/registry/regions/43", headers={"Authorization": f"Bearer {forged}"})
         assert r.status_code == 401

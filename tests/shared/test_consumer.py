@@ -169,10 +169,13 @@ async def _all_published(rt) -> bool:
 async def _make_unreachable(platform, backend, tmp_path):
     """Stop the real broker, or put a file where the embedded log's directory must be."""
     if backend == "real":
-        from tests.support.servers import kafka_ctl
+        from shared.bus.kafka import KafkaBus
+        from tests.support.servers import FAULT_KAFKA_PORT, kafka_ctl
 
-        await kafka_ctl("stop")
-        bus = await platform.new_bus()
+        await kafka_ctl("stop")  # the fault tests' own broker, not the shared one
+        bus = KafkaBus(f"127.0.0.1:{FAULT_KAFKA_PORT}", prefix=platform.prefix)
+        platform._stack.push_async_callback(bus.stop)
+        platform._stack.push_async_callback(kafka_ctl, "stop")
 
         async def restore() -> None:
             await kafka_ctl("start")

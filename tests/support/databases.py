@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import uuid
 
@@ -43,7 +44,9 @@ def prepare_templates(servers: Servers, definitions: list[ServiceDefinition]) ->
     async def run() -> dict[str, str]:
         return {d.name: await ensure_template(servers, d) for d in definitions}
 
-    return asyncio.run(run())
+    # Called from inside pytest-asyncio's running loop: run in a thread of its own.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 async def clone(servers: Servers, template: str, service: str) -> str:

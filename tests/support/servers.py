@@ -44,12 +44,22 @@ def ensure_servers() -> Servers:
     )
 
 
-async def kafka_ctl(action: str) -> None:
-    """Stop or start the test broker through the project's script (for fault tests)."""
+FAULT_KAFKA_PORT = 59192
+FAULT_KAFKA_ENV = {
+    "FUPIN_KAFKA_PORT": str(FAULT_KAFKA_PORT),
+    "FUPIN_KAFKA_CONTROLLER_PORT": str(FAULT_KAFKA_PORT + 1),
+    "FUPIN_KAFKA_DIR": str(ROOT / ".cache" / "kafka" / "fault"),
+}
+
+
+async def kafka_ctl(action: str, *, fault_broker: bool = True) -> None:
+    """Stop or start a broker through the project's script. Fault tests use a broker of
+    their own (other ports, other data) so stopping it disturbs no other test."""
     import asyncio
 
+    env = {**os.environ, **(FAULT_KAFKA_ENV if fault_broker else {})}
     proc = await asyncio.create_subprocess_exec(
-        "bash", str(ROOT / "deploy" / "kafka.sh"), action,
+        "bash", str(ROOT / "deploy" / "kafka.sh"), action, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await proc.communicate()
     if proc.returncode != 0:
