@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--hours", type=float, default=12)
     token.set_defaults(func=cmd_token)
 
+    events = sub.add_parser("events", help="print the events on a topic (CloudEvents JSON)")
+    events.add_argument("--topic", default="fupin.registry.households")
+    events.add_argument("--limit", type=int, default=20, help="the last N events")
+    events.set_defaults(func=cmd_events)
+
     replay = sub.add_parser("replay", help="rebuild a service's projections from its topics")
     replay.add_argument("service", choices=SERVICES)
     replay.set_defaults(func=cmd_replay)
@@ -126,6 +131,23 @@ def cmd_migrate(args: argparse.Namespace) -> int:
                 print(f"{d.name}: at {await current(engine)}")
             finally:
                 await engine.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from shared.bus import bus_from_settings
+
+    async def run() -> None:
+        bus = bus_from_settings(Settings())
+        await bus.start()
+        try:
+            records = await bus.read_topic(args.topic, limit=10_000_000)
+        finally:
+            await bus.stop()
+        for record in records[-args.limit:]:
+            print(record.value.decode())
 
     asyncio.run(run())
     return 0
