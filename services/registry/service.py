@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from services.registry.api import households, imports, regions
+from services.registry.api import households, imports, records, regions, rules
 from services.registry.db.tables import infra, metadata
 from services.registry.domain.enums import ALL_ENUMS
 from shared.events.topics import HOUSEHOLDS, REGIONS
@@ -13,6 +13,8 @@ from shared.service import ServiceDefinition
 router = APIRouter()
 router.include_router(regions.router)
 router.include_router(households.router)
+router.include_router(records.router)
+router.include_router(rules.router)
 router.include_router(imports.router)
 
 definition = ServiceDefinition(

@@ -45,6 +45,7 @@ class HouseholdUpdated(EventData):
     primary_cause: str
     secondary_causes: list[str]
     version: int
+    head_member_id: str | None = Field(default=None, description="户主 member id after the change")
 
 
 @event_type("registry.household.member_added", topic=HOUSEHOLDS, summary="新增家庭成员 / member added")
@@ -93,6 +94,8 @@ class HouseholdExited(EventData):
     household_id: str
     region_code: str
     year: int
+    per_capita_net_income_fen: int | None = None
+    poverty_line_fen: int | None = None
 
 
 @event_type("registry.household.relapsed", topic=HOUSEHOLDS, summary="返贫 / household relapsed")
@@ -124,3 +127,4 @@ class RegionExited(EventData):
     year: int
     poor_people: int
     population: int
+    threshold_bp: int | None = Field(default=None, description="出列 threshold, 1/100 of a percent")

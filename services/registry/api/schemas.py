@@ -123,3 +123,24 @@ class HouseholdRead(BaseModel):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class RegionUpdate(Strict):
+    is_poor_village: bool | None = None
+    population: Annotated[int | None, Field(ge=0, le=10_000_000)] = None
+
+
+Year = Annotated[int, Field(ge=2013, le=2100, examples=[2019])]
+
+
+class YearBody(Strict):
+    year: Year
+
+
+class HouseholdUpdate(Strict):
+    attribute: Attribute | None = None
+    primary_cause: Cause | None = None
+    secondary_causes: Annotated[list[Cause] | None, Field(max_length=2)] = None
+    head_member_id: str | None = Field(default=None, description="户主变更：新户主的成员 id")
+    former_head_relation: Relation = Field(
+        default=Relation.other, description="户主变更时原户主的新关系 / the former head's relation")

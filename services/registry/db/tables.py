@@ -68,6 +68,7 @@ class Member(RegistryTable, table=True):
                  sqlite_where=sa.text("removed_on IS NULL")),
         sa.Index("ix_members_household", "household_id"),
         sa.Index("ix_members_id_hash", "id_hash"),
+        sa.Index("ix_members_name", "name"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -93,3 +94,81 @@ class HouseholdCounter(RegistryTable, table=True):
 
     region_code: str = Field(primary_key=True, max_length=12)
     last: int = 0
+
+
+class PovertyLine(RegistryTable, table=True):
+    """扶贫标准: per-capita net income line of a year for a region prefix ("" = national)."""
+
+    __tablename__ = "poverty_lines"
+
+    year: int = Field(primary_key=True)
+    region_prefix: str = Field(primary_key=True, max_length=12)
+    amount_fen: int
+    version: int = 1
+    updated_at: dt.datetime = Field(default_factory=_now, sa_type=_TS)
+
+
+class ExitThreshold(RegistryTable, table=True):
+    """贫困村出列 poverty-incidence threshold per region prefix, in basis points (200 = 2 %)."""
+
+    __tablename__ = "exit_thresholds"
+
+    region_prefix: str = Field(primary_key=True, max_length=12)
+    threshold_bp: int
+    version: int = 1
+    updated_at: dt.datetime = Field(default_factory=_now, sa_type=_TS)
+
+
+class Income(RegistryTable, table=True):
+    """One household's income of one year (replaced in place; changes are audited)."""
+
+    __tablename__ = "incomes"
+
+    household_id: str = Field(primary_key=True, max_length=36, foreign_key="households.id")
+    year: int = Field(primary_key=True)
+    wage_fen: int
+    business_fen: int
+    property_fen: int
+    transfer_fen: int
+    business_cost_fen: int
+    net_income_fen: int
+    member_count: int
+    per_capita_net_income_fen: int
+    version: int = 1
+    recorded_at: dt.datetime = Field(default_factory=_now, sa_type=_TS)
+
+
+class GuaranteeAssessment(RegistryTable, table=True):
+    """两不愁三保障 and safe drinking water: every assessment is kept; the latest wins."""
+
+    __tablename__ = "guarantee_assessments"
+    __table_args__ = (sa.Index("ix_guarantees_household", "household_id", "assessed_on", "id"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    household_id: str = Field(max_length=36, foreign_key="households.id")
+    assessed_on: dt.date
+    food: bool
+    clothing: bool
+    compulsory_education: bool
+    basic_medical: bool
+    housing_safety: bool
+    drinking_water: bool
+    recorded_by: str = Field(max_length=200)
+    recorded_at: dt.datetime = Field(default_factory=_now, sa_type=_TS)
+
+
+class StatusChange(RegistryTable, table=True):
+    """Status history (脱贫 / 返贫): who changed a household's status, when and why."""
+
+    __tablename__ = "status_changes"
+    __table_args__ = (sa.Index("ix_status_changes_household", "household_id", "id"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    household_id: str = Field(max_length=36, foreign_key="households.id")
+    from_status: str | None = Field(default=None, max_length=10)
+    to_status: str = Field(max_length=10)
+    year: int | None = None
+    reason: str | None = Field(default=None, max_length=20)
+    occurred_on: dt.date | None = None
+    actor: str = Field(max_length=200)
+    at: dt.datetime = Field(default_factory=_now, sa_type=_TS)

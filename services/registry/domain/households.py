@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -9,7 +11,7 @@ from services.registry.db.tables import Household, HouseholdCounter, Member, Reg
 from services.registry.domain.enums import HouseholdStatus
 from shared.db import insert_ignore
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.events.registry import HouseholdRegistered, MemberFacts
+from shared.events.registry import HouseholdRegistered, HouseholdUpdated, MemberFacts
 from shared.idnumber import mask_id_number, parse_id_number
 from shared.ids import new_id
 from shared.tx import Tx
@@ -124,3 +126,80 @@ async def _next_household_no(tx: Tx, village_code: str) -> str:
     assert counter is not None
     counter.last += 1
     return f"{village_code}{counter.last:05d}"
+
+
+async def lock_household(tx: Tx, household_id: str) -> Household:
+    """Load a household under a row lock (a write follows)."""
+    household = await tx.session.get(Household, household_id, with_for_update=True,
+                                     populate_existing=True)
+    if household is None:
+        raise NotFound("贫困户")
+    return household
+
+
+def current(members: list[Member]) -> list[Member]:
+    return [m for m in members if m.removed_on is None]
+
+
+async def current_member_count(tx: Tx, household_id: str) -> int:
+    value = await tx.session.scalar(
+        sa.select(sa.func.count(Member.id))
+        .where(Member.household_id == household_id, Member.removed_on.is_(None)))
+    return int(value or 0)
+
+
+def touch(household: Household) -> None:
+    """Bump the version (the ETag) after any change to the household or its members."""
+    household.version += 1
+    household.updated_at = dt.datetime.now(dt.UTC)
+
+
+async def update_household(tx: Tx, household: Household, *, changes: dict,
+                           head_member_id: str | None = None,
+                           former_head_relation: str = "other") -> list[Member]:
+    """Change attributes, causes, or the head (户主变更); returns the members."""
+    _, members = await get_household(tx, household.id)
+    before = snapshot(household, members)
+    primary = changes.get("primary_cause", household.primary_cause)
+    secondary = changes.get("secondary_causes", household.secondary_causes)
+    if primary in secondary or len(set(secondary)) != len(secondary):
+        raise Unprocessable("duplicate_cause",
+                            "次要致贫原因不能重复，也不能与主要原因相同 (duplicate cause)",
+                            field="secondary_causes")
+    changed = [k for k, v in changes.items() if getattr(household, k) != v]
+    for name in changed:
+        setattr(household, name, changes[name])
+    if head_member_id is not None and _change_head(members, head_member_id,
+                                                    former_head_relation):
+        changed.append("head")
+    if not changed:
+        return members
+    touch(household)
+    tx.session.add(household)
+    head = next(m for m in current(members) if m.relation == "head")
+    tx.emit(HouseholdUpdated(
+        household_id=household.id, region_code=household.region_code, changed=changed,
+        attribute=household.attribute, primary_cause=household.primary_cause,
+        secondary_causes=household.secondary_causes, version=household.version,
+        head_member_id=head.id), subject=household.id, region_code=household.region_code)
+    tx.audit("household.update", "household", household.id, region_code=household.region_code,
+             before=before, after=snapshot(household, members))
+    return members
+
+
+def _change_head(members: list[Member], head_member_id: str, former_relation: str) -> bool:
+    """Make a current member the head; the former head takes `former_relation`."""
+    if former_relation == "head":
+        raise Unprocessable("head_count", "原户主的新关系不能是户主 (exactly one head)",
+                            field="former_head_relation")
+    target = next((m for m in current(members) if m.id == head_member_id), None)
+    if target is None:
+        raise Unprocessable("unknown_member", "新户主不是本户现有成员 (not a current member)",
+                            field="head_member_id")
+    if target.relation == "head":
+        return False
+    for m in current(members):
+        if m.relation == "head":
+            m.relation = former_relation
+    target.relation = "head"
+    return True
