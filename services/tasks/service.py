@@ -1,15 +1,20 @@
-"""The tasks service as one deployable unit."""
+"""The tasks service (任务与责任) as one deployable unit."""
 
 from pathlib import Path
 
 from fastapi import APIRouter
 
+from services.tasks.api import pairings, plans, rectifications, reports, tasks, units
 from services.tasks.db.tables import infra, metadata
 from services.tasks.domain.enums import ALL_ENUMS
+from services.tasks.events import projection, rules
+from services.tasks.scheduler import overdue_job
 from shared.events.topics import TASKS
 from shared.service import ServiceDefinition
 
 router = APIRouter()
+for module in (units, plans, tasks, rectifications, pairings, reports):
+    router.include_router(module.router)
 
 definition = ServiceDefinition(
     name="tasks",
@@ -18,5 +23,8 @@ definition = ServiceDefinition(
     infra=infra,
     migrations=Path(__file__).parent / "db" / "migrations",
     enums=ALL_ENUMS,
+    subscriptions=(rules.subscription,),
+    projections=(projection.households,),
+    background=(overdue_job,),
     topics=(TASKS,),
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pydantic import Field
+
 from shared.events.envelope import EventData, event_type
 from shared.events.topics import TASKS
 
@@ -17,6 +19,9 @@ class TaskCreated(EventData):
     cooperating_unit_ids: list[str]
     due_on: dt.date
     category: str | None
+    lead_official_id: str | None = None
+    source: str | None = Field(default=None, description="what created it: api, plan_import, "
+                               "monitoring_case (a rule reacting to an enrolled case)")
 
 
 @event_type("tasks.task.progress_reported", topic=TASKS, summary="进度报告 / progress reported")
@@ -25,6 +30,7 @@ class TaskProgressReported(EventData):
     region_code: str
     reported_on: dt.date
     value: float | None
+    status: str = "in_progress"
 
 
 @event_type("tasks.task.completed", topic=TASKS, summary="任务完成 / task completed")
@@ -32,6 +38,8 @@ class TaskCompleted(EventData):
     task_id: str
     region_code: str
     completed_on: dt.date
+    lead_unit_id: str | None = None
+    days_late: int = 0
 
 
 @event_type("tasks.task.verified", topic=TASKS, summary="销号 / task verified")
@@ -41,12 +49,20 @@ class TaskVerified(EventData):
     verified_on: dt.date
 
 
+@event_type("tasks.task.cancelled", topic=TASKS, summary="任务取消 / task cancelled")
+class TaskCancelled(EventData):
+    task_id: str
+    region_code: str
+    reason: str
+
+
 @event_type("tasks.task.overdue", topic=TASKS, summary="任务逾期 / task overdue")
 class TaskOverdue(EventData):
     task_id: str
     region_code: str
     lead_unit_id: str
     due_on: dt.date
+    detected_on: dt.date | None = None
 
 
 @event_type("tasks.rectification.opened", topic=TASKS, summary="整改立项 / rectification opened")
@@ -70,3 +86,4 @@ class PairingAssigned(EventData):
     household_id: str
     official_id: str
     region_code: str
+    previous_official_id: str | None = None
