@@ -1,0 +1,322 @@
+"""Bulk import of households (批量导入贫困户) from a CSV or XLSX member list.
+
+The file is read as a stream and processed in batches of households: rows are checked,
+grouped by 户编号, checked against the registry with one query per kind of check, then
+written with bulk statements together with their `household.registered` events and audit
+entries. `strict` runs in one unit of work and fails as a whole; `partial` commits each batch
+so a crashed import can be re-run: households already imported from the same file are
+skipped and counted as `already_imported`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy.exc import IntegrityError
+
+from services.registry.domain import import_store as store
+from services.registry.domain.import_rows import HouseholdDraft, RowError, RowParser, households
+from services.registry.domain.tabular_io import Table
+from shared.errors import Conflict, Unprocessable
+from shared.events.registry import HouseholdRegistered
+from shared.ids import new_id
+from shared.logs import request_id_var
+from shared.tx import Tx
+
+Mode = Literal["strict", "partial"]
+Units = Callable[[], contextlib.AbstractAsyncContextManager[Tx]]
+BATCH_HOUSEHOLDS = 1000
+MAX_ERRORS = 1000
+ATTEMPTS = 3
+
+
+@dataclass
+class ImportReport:
+    mode: str
+    file_name: str
+    imported: int = 0  # households
+    people: int = 0
+    rejected: int = 0  # households
+    already_imported: int = 0  # households
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    errors_truncated: bool = False
+    import_id: str = field(default_factory=new_id)
+
+    def add_errors(self, errors: list[RowError]) -> None:
+        room = MAX_ERRORS - len(self.errors)
+        self.errors.extend(errors[:max(room, 0)])
+        self.errors_truncated = self.errors_truncated or len(errors) > room
+
+    def body(self) -> dict[str, Any]:
+        return {"imported": self.imported, "rejected": self.rejected,
+                "already_imported": self.already_imported, "people": self.people,
+                "rows": self.rows, "mode": self.mode, "import_id": self.import_id,
+                "errors": [dataclasses.asdict(e) for e in self.errors],
+                "errors_truncated": self.errors_truncated}
+
+
+class ImportRejected(Unprocessable):
+    """Strict mode with at least one bad row: nothing is stored; every error has its row."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__(report.errors[0].code,
+                         f"导入失败：{report.rejected} 户有错误，未导入任何数据 "
+                         f"(strict import rejected, nothing stored)")
+        self.errors = report.errors  # type: ignore[assignment]
+        self.report = report
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), **{k: v for k, v in self.report.body().items()
+                                     if k != "errors"}}
+
+
+@dataclass
+class _Batch:
+    """One batch's outcome, merged into the report only once its unit of work commits."""
+
+    imported: int = 0
+    people: int = 0
+    rejected: int = 0
+    already_imported: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+async def import_households(units: Units, *, table: Table, mode: Mode, file_name: str,
+                            scope: str = "", batch_households: int = BATCH_HOUSEHOLDS,
+                            on_progress: Callable[[ImportReport], None] | None = None
+                            ) -> ImportReport:
+    """Import every household of `table`; each batch runs in a unit of work from `units`."""
+    report = ImportReport(mode=mode, file_name=file_name)
+    context = _Context(started=dt.datetime.now(dt.UTC), scope=scope, import_id=report.import_id)
+    parser = RowParser(table.positions, table.headers)
+    for batch in _batches(households(parser, _counted(table, report)), batch_households):
+        outcome = await _run_batch(units, context, batch, strict=mode == "strict")
+        report.imported += outcome.imported
+        report.people += outcome.people
+        report.rejected += outcome.rejected
+        report.already_imported += outcome.already_imported
+        report.add_errors(outcome.errors)
+        if on_progress is not None:
+            on_progress(report)
+    if mode == "strict" and report.rejected:
+        raise ImportRejected(report)
+    async with units() as tx:
+        tx.audit("household.import_file", "import", report.import_id, region_code=scope or None,
+                 after={k: v for k, v in report.body().items() if k != "errors"}
+                 | {"file_name": file_name[:200], "error_count": len(report.errors)})
+    return report
+
+
+def _counted(table: Table, report: ImportReport) -> Iterator[tuple[int, list[str]]]:
+    for number, cells in table.records:
+        report.rows += 1
+        yield number, cells
+
+
+def _batches(drafts: Iterator[HouseholdDraft], size: int) -> Iterator[list[HouseholdDraft]]:
+    batch: list[HouseholdDraft] = []
+    for draft in drafts:
+        batch.append(draft)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def _run_batch(units: Units, context: _Context, batch: list[HouseholdDraft], *,
+                     strict: bool) -> _Batch:
+    """Partial mode retries a batch that lost a race with a concurrent registration."""
+    attempt = 1
+    while True:
+        try:
+            async with units() as tx:
+                return await _import_batch(tx, context, batch)
+        except Exception as exc:
+            if not _unique_violation(exc):
+                raise
+            if strict or attempt >= ATTEMPTS:
+                raise Conflict("person_already_registered",
+                               "导入期间有人员或户编号被同时登记，请重新导入 (registered "
+                               "concurrently; re-run the import)", field="file") from None
+        attempt += 1
+
+
+def _unique_violation(exc: Exception) -> bool:
+    """SQLAlchemy's IntegrityError, or asyncpg's UniqueViolationError raised by COPY."""
+    return isinstance(exc, IntegrityError) or type(exc).__name__ == "UniqueViolationError"
+
+
+@dataclass
+class _Context:
+    started: dt.datetime
+    scope: str
+    import_id: str
+    villages: dict[str, str | None] = field(default_factory=dict)
+
+
+async def _import_batch(tx: Tx, context: _Context, batch: list[HouseholdDraft]) -> _Batch:
+    outcome = _Batch()
+    for draft in batch:
+        draft.reset_checks()
+        for member in draft.members:
+            member.id_hash = tx.cipher.blind_index(member.id_number)
+            if member.relation == "head":
+                draft.head_hash = member.id_hash
+    await _check_villages(tx, context, batch)
+    await _check_numbers(tx, context, batch, outcome)
+    await _check_people(tx, batch)
+    rows = store.BatchRows()
+    numbers: dict[str, int] = {}
+    now = dt.datetime.now(dt.UTC)
+    for draft in batch:
+        if draft.errors:
+            outcome.rejected += 1
+            outcome.errors.extend(draft.errors)
+        elif draft.already_imported:
+            outcome.already_imported += 1
+        else:
+            _add_household(tx, context, draft, rows, now)
+            _remember_number(draft, numbers)
+            outcome.imported += 1
+            outcome.people += len(draft.members)
+    await store.insert_batch(tx, rows)
+    await store.raise_counters(tx, numbers)
+    return outcome
+
+
+async def _check_villages(tx: Tx, context: _Context, batch: list[HouseholdDraft]) -> None:
+    """Each distinct village code is looked up once per import."""
+    unknown = {d.village_code for d in batch if not d.errors} - context.villages.keys()
+    found = await store.region_levels(tx, unknown)
+    for code in unknown:
+        context.villages[code] = found.get(code)
+    for draft in batch:
+        if draft.errors:
+            continue
+        level = context.villages.get(draft.village_code)
+        row = draft.members[0].row
+        if level is None:
+            draft.errors.append(RowError("unknown_village", "所在村不存在 (unknown village)",
+                                         "所在村代码", row))
+        elif level != "village":
+            draft.errors.append(RowError("not_a_village", "所在村代码必须是村级区划 "
+                                         "(not a village code)", "所在村代码", row))
+        elif not draft.village_code.startswith(context.scope):
+            draft.errors.append(RowError("region_forbidden", "无权导入该行政区域的数据 "
+                                         "(outside your region)", "所在村代码", row))
+
+
+async def _check_numbers(tx: Tx, context: _Context, batch: list[HouseholdDraft],
+                         outcome: _Batch) -> None:
+    """户编号 already used: the same household (same head) from an earlier run is skipped."""
+    seen: set[str] = set()
+    existing = await store.existing_households(tx, [d.household_no for d in batch
+                                                    if not d.errors])
+    for draft in batch:
+        if draft.errors:
+            continue
+        found = existing.get(draft.household_no)
+        row = draft.first_row
+        if draft.household_no in seen or (found and found.created_at >= context.started):
+            draft.errors.append(RowError("household_split", "同一户的成员行须连续排列 "
+                                         "(rows of one household must be adjacent)", "户编号", row))
+        elif found and found.head_hash == draft.head_hash:
+            draft.already_imported = True
+        elif found:
+            draft.errors.append(RowError("household_no_taken", "户编号已被其他贫困户使用 "
+                                         "(household number already used)", "户编号", row))
+        seen.add(draft.household_no)
+
+
+async def _check_people(tx: Tx, batch: list[HouseholdDraft]) -> None:
+    """A person may belong to one household: neither in the registry nor twice in the file."""
+    live = [d for d in batch if not d.errors and not d.already_imported]
+    taken = await store.registered_hashes(tx, [m.id_hash for d in live for m in d.members])
+    seen: set[str] = set()
+    for draft in live:
+        for member in draft.members:
+            if member.id_hash in taken or member.id_hash in seen:
+                draft.errors.append(RowError(
+                    "person_already_registered", "该人员已在其他贫困户中登记或在文件中重复 "
+                    "(person already registered, or listed twice)", "身份证号", member.row))
+            seen.add(member.id_hash)
+
+
+def _add_household(tx: Tx, context: _Context, draft: HouseholdDraft, rows: store.BatchRows,
+                   now: dt.datetime) -> None:
+    values = draft.values
+    household_id = new_id()
+    household = {
+        "id": household_id, "household_no": draft.household_no,
+        "region_code": draft.village_code, "status": values["status"],
+        "attribute": values["attribute"], "identified_year": values["identified_year"],
+        "primary_cause": values["primary_cause"], "secondary_causes": values["secondary_causes"],
+        "version": 1, "created_at": now, "updated_at": now,
+    }
+    members = [{
+        "id": new_id(), "household_id": household_id, "name": m.name,
+        "id_cipher": tx.cipher.encrypt(m.id_number), "id_hash": m.id_hash,
+        "relation": m.relation, "labor_ability": m.labor_ability, "health": m.health,
+        "schooling": m.schooling, "sex": m.sex, "birth_date": m.birth_date,
+        "removed_on": None, "removed_reason": None, "created_at": now,
+    } for m in draft.members]
+    rows.households.append(household)
+    rows.members.extend(members)
+    rows.outbox.append(_event_row(household, members, now))
+    rows.audit.append({
+        "id": new_id(), "at": now, "actor": tx.actor, "action": "household.import",
+        "resource_type": "household", "resource_id": household_id,
+        "region_code": draft.village_code, "before": None, "request_id": request_id_var.get(),
+        "after": {**{k: v for k, v in household.items() if k not in ("created_at", "updated_at")},
+                  "import_id": context.import_id,
+                  "members": [{"id": m["id"], "relation": m["relation"],
+                               "id_hash": m["id_hash"][:12]} for m in members]},
+    })
+
+
+def _event_row(household: dict[str, Any], members: list[dict[str, Any]],
+               now: dt.datetime) -> dict[str, Any]:
+    """The outbox row of `household.registered`, the CloudEvent serialised in one step
+    (a pydantic model per household would cost more than the rest of the import)."""
+    event_id = new_id()
+    data = {k: household[k] for k in ("household_no", "region_code", "status", "attribute",
+                                      "identified_year", "primary_cause", "secondary_causes")}
+    data["household_id"] = household["id"]
+    data["members"] = [{
+        "member_id": m["id"], "relation": m["relation"], "labor_ability": m["labor_ability"],
+        "health": m["health"], "schooling": m["schooling"], "sex": m["sex"],
+        "birth_year": m["birth_date"].year, "id_hash": m["id_hash"]} for m in members]
+    envelope = {
+        "specversion": "1.0", "id": event_id, "source": "/fupin/registry",
+        "type": HouseholdRegistered.type, "subject": household["id"],
+        "time": now.isoformat().replace("+00:00", "Z"), "datacontenttype": "application/json",
+        "regioncode": household["region_code"], "data": data,
+    }
+    return {"event_id": event_id, "topic": HouseholdRegistered.topic, "key": household["id"],
+            "type": HouseholdRegistered.type, "created_at": now, "published_at": None,
+            "payload": json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))}
+
+
+_OWN_SHAPE = re.compile(r"^(\d{12})(\d{5})$")
+
+
+def _remember_number(draft: HouseholdDraft, numbers: dict[str, int]) -> None:
+    match = _OWN_SHAPE.match(draft.household_no)
+    if match and match.group(1) == draft.village_code:
+        numbers[draft.village_code] = max(numbers.get(draft.village_code, 0),
+                                          int(match.group(2)))
+
+
+@contextlib.asynccontextmanager
+async def shared_unit(tx: Tx) -> AsyncIterator[Tx]:
+    """Strict mode: every batch in the caller's one transaction."""
+    yield tx
