@@ -66,3 +66,17 @@ class FundsAlertRaised(EventData):
     project_id: str | None
     allocation_id: str | None
     amount_fen: int | None
+    disbursement_id: str | None = None
+    household_id: str | None = None
+    fiscal_year: int | None = None
+    category: str | None = None
+    raised_on: dt.date | None = None
+
+
+@event_type("funds.project.rolled_over", topic=FUNDS_LEDGER,
+            summary="项目结转下年度项目库 / unfunded project rolled over to next year")
+class ProjectRolledOver(EventData):
+    project_id: str
+    region_code: str
+    from_year: int
+    to_year: int
