@@ -4,13 +4,16 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
+from services.monitoring.api import alerts, cases, rules, signals, sweeps
 from services.monitoring.db.tables import infra, metadata
 from services.monitoring.domain.enums import ALL_ENUMS
-from services.monitoring.events.registry_handlers import subscription as registry_subscription
+from services.monitoring.events.registry_handlers import household_projection, rules_subscription
 from shared.events.topics import MONITORING_CASES
 from shared.service import ServiceDefinition
 
 router = APIRouter()
+for module in (rules, signals, alerts, cases, sweeps):
+    router.include_router(module.router)
 
 definition = ServiceDefinition(
     name="monitoring",
@@ -19,6 +22,7 @@ definition = ServiceDefinition(
     infra=infra,
     migrations=Path(__file__).parent / "db" / "migrations",
     enums=ALL_ENUMS,
-    subscriptions=(registry_subscription,),
+    projections=(household_projection,),
+    subscriptions=(rules_subscription,),
     topics=(MONITORING_CASES,),
 )

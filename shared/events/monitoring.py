@@ -20,6 +20,15 @@ class SignalReceived(EventData):
     occurred_on: dt.date
 
 
+@event_type("monitoring.signal.matched", topic=MONITORING_CASES,
+            summary="线索人工匹配到户 / unmatched signal matched to a household")
+class SignalMatched(EventData):
+    signal_id: str
+    household_id: str
+    region_code: str
+    alert_id: str
+
+
 @event_type("monitoring.alert.raised", topic=MONITORING_CASES, summary="风险预警 / alert raised")
 class AlertRaised(EventData):
     alert_id: str
@@ -28,6 +37,28 @@ class AlertRaised(EventData):
     kinds: list[str]
     sources: list[str]
     due_on: dt.date
+    raised_on: dt.date | None = None
+
+
+@event_type("monitoring.alert.evidence_added", topic=MONITORING_CASES,
+            summary="已有预警追加风险 / new evidence added to an open alert")
+class AlertEvidenceAdded(EventData):
+    alert_id: str
+    household_id: str
+    region_code: str
+    kinds: list[str]
+    sources: list[str]
+
+
+@event_type("monitoring.alert.step_recorded", topic=MONITORING_CASES,
+            summary="认定程序步骤 / identification step recorded")
+class AlertStepRecorded(EventData):
+    alert_id: str
+    step_id: str
+    household_id: str
+    region_code: str
+    step: str
+    decided_on: dt.date
 
 
 @event_type("monitoring.alert.dismissed", topic=MONITORING_CASES, summary="核实后不纳入 / alert dismissed")

@@ -1,17 +1,73 @@
-"""Monitoring's reactions to registry events: keep the household projection current."""
+"""Monitoring's reactions to registry events, in two consumer groups:
+
+- `monitoring.registry` (a Projection): keeps household_view, member_view and income_view;
+  it writes nothing else, so `fupin replay monitoring` can rebuild them;
+- `monitoring.rules`: the automatic alert rules, from the event payload alone (the other
+  group may not have applied the same event yet)."""
 
 from __future__ import annotations
 
-from services.monitoring.domain import projection
+from services.monitoring.db.tables import PROJECTION_TABLES
+from services.monitoring.domain import auto_rules, projection
 from shared.consumer import Subscription
 from shared.events.envelope import CloudEvent
-from shared.events.registry import HouseholdRegistered
+from shared.events.registry import (
+    GuaranteesAssessed,
+    HouseholdExited,
+    HouseholdRegistered,
+    HouseholdRelapsed,
+    HouseholdUpdated,
+    IncomeRecorded,
+    MemberAdded,
+    MemberRemoved,
+)
 from shared.events.topics import HOUSEHOLDS
+from shared.service import Projection
 from shared.tx import Tx
 
 subscription = Subscription(group="monitoring.registry", topics=[HOUSEHOLDS])
+rules_subscription = Subscription(group="monitoring.rules", topics=[HOUSEHOLDS])
+household_projection = Projection(subscription=subscription, tables=PROJECTION_TABLES)
+
+_PROJECTORS = {
+    HouseholdRegistered: projection.household_registered,
+    HouseholdUpdated: projection.household_updated,
+    MemberAdded: projection.member_added,
+    MemberRemoved: projection.member_removed,
+    IncomeRecorded: projection.income_recorded,
+    GuaranteesAssessed: projection.guarantees_assessed,
+    HouseholdExited: projection.household_exited,
+    HouseholdRelapsed: projection.household_relapsed,
+}
 
 
-@subscription.on(HouseholdRegistered.type)
-async def on_registered(tx: Tx, event: CloudEvent, payload: HouseholdRegistered) -> None:
-    await projection.household_registered(tx, payload)
+def _project(apply):
+    async def handle(tx: Tx, event: CloudEvent, payload) -> None:
+        await apply(tx, payload)
+
+    return handle
+
+
+for _model, _apply in _PROJECTORS.items():
+    subscription.on(_model.type)(_project(_apply))
+
+
+@rules_subscription.on(IncomeRecorded.type)
+async def on_income(tx: Tx, event: CloudEvent, payload: IncomeRecorded) -> None:
+    await auto_rules.income_recorded(tx, household_id=payload.household_id,
+                                     region_code=payload.region_code, year=payload.year,
+                                     per_capita_fen=payload.per_capita_net_income_fen)
+
+
+@rules_subscription.on(GuaranteesAssessed.type)
+async def on_guarantees(tx: Tx, event: CloudEvent, payload: GuaranteesAssessed) -> None:
+    await auto_rules.guarantees_assessed(tx, household_id=payload.household_id,
+                                         region_code=payload.region_code,
+                                         unmet=list(payload.unmet),
+                                         assessed_on=payload.assessed_on)
+
+
+@rules_subscription.on(HouseholdRelapsed.type)
+async def on_relapsed(tx: Tx, event: CloudEvent, payload: HouseholdRelapsed) -> None:
+    await auto_rules.relapsed(tx, household_id=payload.household_id,
+                              region_code=payload.region_code)
