@@ -35,8 +35,10 @@ class TestImport:
         assert r.status_code == 201, r.text
         body = r.json()
         assert (body["imported"], body["rejected"], body["people"]) == (3, 0, 6)
-        assert body["errors"] == [] and body["already_imported"] == 0
-        assert await count(rt, "households") == 3 and await count(rt, "members") == 6
+        assert body["errors"] == []
+        assert body["already_imported"] == 0
+        assert await count(rt, "households") == 3
+        assert await count(rt, "members") == 6
         stored = await rows(rt, "SELECT household_no, status, attribute, primary_cause, "
                                 "identified_year FROM households ORDER BY household_no")
         assert [s.household_no for s in stored] == sorted({d["户编号"] for d in data})
@@ -53,7 +55,8 @@ class TestImport:
             event = CloudEvent.from_bytes(e.payload.encode())
             payload = event.payload()
             assert event.subject == e.key == payload.household_id
-            assert event.regioncode == VILLAGE and payload.secondary_causes == ["lack_skills"]
+            assert event.regioncode == VILLAGE
+            assert payload.secondary_causes == ["lack_skills"]
             assert all(d["身份证号"] not in e.payload and "王建国" not in e.payload for d in data)
         sizes = sorted(len(json.loads(e.payload)["data"]["members"]) for e in household_events)
         assert sizes == [1, 2, 3]
@@ -65,7 +68,8 @@ class TestImport:
         assert {a.actor for a in audit} == {"clerk"}
         summary = next(a for a in audit if a.action == "household.import_file")
         after = summary.after if isinstance(summary.after, dict) else json.loads(summary.after)
-        assert after["file_name"] == "households.csv" and after["imported"] == 3
+        assert after["file_name"] == "households.csv"
+        assert after["imported"] == 3
         assert all(d["身份证号"] not in json.dumps(a.after, default=str) for d in data
                    for a in audit)
 
@@ -105,7 +109,8 @@ class TestImport:
         r = await upload(client, registry.auth(), xlsx_file(data), name="户表.xlsx",
                          ctype="application/octet-stream")
         assert r.status_code == 201, r.text
-        assert r.json()["imported"] == 2 and await count(rt, "members") == 5
+        assert r.json()["imported"] == 2
+        assert await count(rt, "members") == 5
 
     async def test_later_registration_continues_the_village_sequence(self, registry):
         client = registry.client("registry")
@@ -146,7 +151,8 @@ class TestPartial:
         assert again.status_code == 200, again.text
         assert (again.json()["imported"], again.json()["already_imported"]) == (0, 2)
         assert again.json()["errors"] == []
-        assert await count(rt, "households") == 2 and await count(rt, "members") == 5
+        assert await count(rt, "households") == 2
+        assert await count(rt, "members") == 5
         assert await count(rt, "outbox", "WHERE type LIKE '%household.registered'") == 2
 
     async def test_small_batches_commit_separately(self, registry):
@@ -163,5 +169,6 @@ class TestPartial:
             lambda: batch_unit(rt, "tester"), table=open_table(io.BytesIO(csv_file(data))),
             mode="partial", file_name="x.csv", batch_households=2,
             on_progress=lambda rep: seen.append(rep.imported))
-        assert seen == [2, 4, 5] and report.people == 10
+        assert seen == [2, 4, 5]
+        assert report.people == 10
         assert await count(rt, "households") == 5

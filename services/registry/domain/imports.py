@@ -74,8 +74,10 @@ class ImportRejected(Unprocessable):
         self.report = report
 
     def body(self) -> dict[str, Any]:
-        return {**super().body(), **{k: v for k, v in self.report.body().items()
-                                     if k != "errors"}}
+        counts = {k: v for k, v in self.report.body().items() if k != "errors"}
+        # Nothing was stored; `valid` says how many households had no error.
+        counts.update(imported=0, people=0, valid=self.report.imported)
+        return {**super().body(), **counts}
 
 
 @dataclass
@@ -227,8 +229,9 @@ async def _check_numbers(tx: Tx, context: _Context, batch: list[HouseholdDraft],
         found = existing.get(draft.household_no)
         row = draft.first_row
         if draft.household_no in seen or (found and found.created_at >= context.started):
-            draft.errors.append(RowError("household_split", "同一户的成员行须连续排列 "
-                                         "(rows of one household must be adjacent)", "户编号", row))
+            draft.errors.append(RowError(
+                "household_split", "户编号在文件中重复出现，同一户的成员行须连续排列 (household "
+                "number appears twice; rows of one household must be adjacent)", "户编号", row))
         elif found and found.head_hash == draft.head_hash:
             draft.already_imported = True
         elif found:
