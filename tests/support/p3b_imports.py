@@ -7,7 +7,8 @@ import datetime as dt
 import io
 from typing import Any
 
-from tests.support.factories import VILLAGE, id_number
+from shared.idnumber import check_digit
+from tests.support.factories import VILLAGE
 
 ZH = ["户编号", "姓名", "身份证号", "与户主关系", "劳动能力", "健康状况", "在校生状况", "致贫原因",
       "次要致贫原因", "贫困户属性", "识别年度", "所在村代码", "脱贫状态"]
@@ -15,6 +16,15 @@ EN = ["household_no", "name", "id_number", "relation", "labor_ability", "health"
       "primary_cause", "secondary_causes", "attribute", "identified_year", "village_code",
       "status"]
 _counter = iter(range(1, 10**6))
+_people = iter(range(10**7))
+
+
+def id_number(region: str = "430902") -> str:
+    """A valid synthetic ID number, unique within the test run (tens of thousands of them)."""
+    n = next(_people)
+    born = dt.date(1940, 1, 1) + dt.timedelta(days=n // 400)
+    first17 = f"{region}{born:%Y%m%d}{100 + n % 400:03d}"
+    return first17 + check_digit(first17)
 
 
 def household_no(village: str = VILLAGE) -> str:

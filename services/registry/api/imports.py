@@ -143,11 +143,11 @@ async def _pages(runtime: ServiceRuntime, filters: dict, reveal: bool
             tx = runtime.new_tx(session)
             page = await export_page(tx, **filters, after=after)
             rows = export_rows(tx, page, reveal=reveal)
+            after = page[-1][0].id if page else None
             await session.rollback()
         if not page:
             return
         yield rows
-        after = page[-1][0].id
 
 
 async def _csv(pages: AsyncIterator[list[list[str]]]) -> AsyncIterator[bytes]:
