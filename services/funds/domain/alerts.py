@@ -176,6 +176,7 @@ async def share_base(tx: Tx, *, year: int, region: str,
                Source.kind.in_(kinds)))
     rows = (await tx.session.execute(
         sa.select(Project.category, sa.func.sum(Allocation.amount_fen))
+        .select_from(Source)
         .join(Allocation, Allocation.source_id == Source.id)
         .join(Project, Project.id == Allocation.project_id)
         .where(Source.fiscal_year == year, Source.region_code.startswith(region),
