@@ -16,7 +16,8 @@ class TestUnitsAndOfficials:
     async def test_create_and_read(self, api):
         unit = await api.unit("区扶贫办", COUNTY)
         official = await api.official(unit["id"], "周军", "副区长")
-        assert official["region_code"] == COUNTY and official["unit_id"] == unit["id"]
+        assert official["region_code"] == COUNTY
+        assert official["unit_id"] == unit["id"]
         got = await api.get(f"/officials/{official['id']}")
         assert got.json()["name"] == "周军"
         listed = await api.get("/units", params={"region": "4309"})
@@ -59,10 +60,12 @@ class TestCreateTask:
         task = await api.task(lead["id"], plan_id=plan["id"], lead_official_id=leader["id"],
                               cooperating_unit_ids=[coop["id"]], due_on="2020-12-31",
                               target={"metric": "新改建农村公路", "unit": "公里", "value": 35})
-        assert task["status"] == "open" and task["target"]["value"] == 35
+        assert task["status"] == "open"
+        assert task["target"]["value"] == 35
         assert task["cooperating_unit_ids"] == [coop["id"]]
         (created,) = await _events(api, "task.created")
-        assert created["subject"] == task["id"] and created["regioncode"] == COUNTY
+        assert created["subject"] == task["id"]
+        assert created["regioncode"] == COUNTY
         assert created["data"]["lead_official_id"] == leader["id"]
         audit = await rows(api.rt, "SELECT action FROM audit_log WHERE resource_id = :i",
                            i=task["id"])
@@ -138,19 +141,24 @@ class TestLifeCycle:
         r = await api.post(f"/tasks/{tid}/progress", {"note": "完成路基", "value": 14,
                                                        "reported_on": "2020-04-01"}, status=201)
         got = (await api.get(f"/tasks/{tid}")).json()
-        assert got["status"] == "in_progress" and got["progress_ratio"] == 0.4
+        assert got["status"] == "in_progress"
+        assert got["progress_ratio"] == 0.4
         assert got["overdue"] is True  # 2020-06-30 has passed
         await api.post(f"/tasks/{tid}/progress", {"note": "完成", "value": 35,
                                                   "reported_on": "2020-07-02"}, status=201)
         done = (await api.post(f"/tasks/{tid}/complete", {"evidence": "验收报告",
                                                           "completed_on": "2020-07-03"},
                                status=200)).json()
-        assert done["status"] == "completed" and done["days_late"] == 3
-        assert done["overdue"] is False and done["progress_ratio"] == 1.0
+        assert done["status"] == "completed"
+        assert done["days_late"] == 3
+        assert done["overdue"] is False
+        assert done["progress_ratio"] == 1.0
         verified = (await api.post(f"/tasks/{tid}/verify", status=200)).json()
-        assert verified["status"] == "verified" and verified["version"] == 5
+        assert verified["status"] == "verified"
+        assert verified["version"] == 5
         assert r.headers["etag"] == '"2"'
-        kinds = [r.type for r in await rows(api.rt, "SELECT type FROM outbox ORDER BY id")]
+        kinds = [r.type for r in await rows(api.rt, "SELECT type FROM outbox WHERE type NOT "
+                                                    "LIKE '%overdue' ORDER BY id")]
         assert kinds == ["cn.fupin.tasks.task.created",
                          "cn.fupin.tasks.task.progress_reported",
                          "cn.fupin.tasks.task.progress_reported",
@@ -184,7 +192,8 @@ class TestLifeCycle:
         before = await api.snapshot()
         r = await api.post(f"/tasks/{task['id']}/complete", {"evidence": "材料"},
                            headers={**api.auth(), "If-Match": '"7"'})
-        assert r.status_code == 412 and await api.snapshot() == before
+        assert r.status_code == 412
+        assert await api.snapshot() == before
 
     async def test_task_outside_region_is_404(self, api):
         task = await api.task((await api.unit())["id"])

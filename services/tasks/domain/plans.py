@@ -66,26 +66,29 @@ class ImportResult:
 async def import_plan(tx: Tx, *, text: str, region_code: str, document_no: str | None,
                       issued_on: dt.date, title: str | None = None) -> ImportResult:
     """Store the plan, its units, named leaders and tasks; 422 `no_tasks_found` when the
-    document holds no task with a lead unit (then nothing is stored)."""
+    document holds no importable task (then nothing is stored). A task without 完成时限 is due
+    on 31 December of the issue year; one due before the issue date is reported, not stored."""
     extracted = extract_plan(text, default_year=issued_on.year)
-    placeable = [t for t in extracted.tasks if t.lead_units]
+    unplaced = list(extracted.unplaced)
+    placeable: list[tuple[ExtractedTask, dt.date]] = []
+    for item in extracted.tasks:
+        due_on = item.due_on or dt.date(issued_on.year, 12, 31)
+        if item.lead_units and due_on < issued_on:
+            unplaced.append(Unplaced(item.line, item.title, "due_before_issue"))
+        elif item.lead_units:
+            placeable.append((item, due_on))
     if not placeable:
-        raise Unprocessable("no_tasks_found", "文件中未找到带牵头/责任单位的任务 "
+        raise Unprocessable("no_tasks_found", "文件中未找到可导入的任务（须有牵头/责任单位） "
                             "(no recognisable task in the document)", field="body")
     plan = await create_plan(tx, title=title or extracted.title or "未命名实施方案",
                              document_no=document_no or extracted.document_no,
                              issued_on=issued_on, region_code=region_code)
-    result = ImportResult(plan=plan, unplaced=list(extracted.unplaced))
-    names = {n for t in placeable for n in (*t.lead_units, *t.cooperating_units)}
+    result = ImportResult(plan=plan, unplaced=unplaced)
+    names = {n for t, _ in placeable for n in (*t.lead_units, *t.cooperating_units)}
     unit_ids = await _ensure_units(tx, sorted(names), region_code, result)
-    leaders = {n for t in placeable for n in t.lead_officials if is_person_name(n)}
+    leaders = {n for t, _ in placeable for n in t.lead_officials if is_person_name(n)}
     official_ids = await _ensure_officials(tx, sorted(leaders), region_code, result)
-    default_due = dt.date(issued_on.year, 12, 31)
-    for item in placeable:
-        due_on = item.due_on or default_due
-        if due_on < issued_on:
-            result.unplaced.append(Unplaced(item.line, item.title, "due_before_issue"))
-            continue
+    for item, due_on in placeable:
         result.tasks.append(await _import_task(tx, plan, item, due_on, unit_ids, official_ids))
     result.unplaced.sort(key=lambda u: u.line)
     return result
