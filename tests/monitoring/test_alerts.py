@@ -36,7 +36,8 @@ async def test_due_date_calendar_and_working_days(monitoring, today):
     assert r.status_code == 200
     first = (await client.get(f"{API}/alerts/{await _alert(monitoring, a.household_id)}",
                               headers=auth)).json()
-    assert first["due_on"] == "2024-06-18" and first["overdue"] is False
+    assert first["due_on"] == "2024-06-18"
+    assert first["overdue"] is False
     second = (await client.get(f"{API}/alerts/{await _alert(monitoring, b.household_id)}",
                                headers=auth)).json()
     assert second["due_on"] == "2024-07-01"  # 20 working days from Monday 3 June
@@ -61,7 +62,8 @@ async def test_overdue_listed_oldest_first(monitoring, today):
                             headers=auth)).json()
     assert [a["id"] for a in nxt["items"]] == [ids[0], ids[2]]
     stats = (await client.get(f"{API}/stats", headers=auth)).json()
-    assert stats["alerts"]["overdue"] == 2 and stats["alerts"]["by_status"] == {"open": 3}
+    assert stats["alerts"]["overdue"] == 2
+    assert stats["alerts"]["by_status"] == {"open": 3}
 
 
 async def test_region_scoped_lists(monitoring, today):
@@ -95,7 +97,8 @@ async def test_steps_then_enrol_with_county_approval_rule(monitoring, today):
     short = await client.post(f"{API}/alerts/{alert_id}/steps", json={
         "step": "public_notice", "decided_on": "2024-06-08", "notice_from": "2024-06-04",
         "notice_to": "2024-06-07"}, headers=auth)
-    assert short.status_code == 422 and short.json()["errors"][0]["code"] == "notice_too_short"
+    assert short.status_code == 422
+    assert short.json()["errors"][0]["code"] == "notice_too_short"
     assert await monitoring_counts(monitoring) == before
     for step in ({"step": "verification", "decided_on": "2024-06-04", "note": "已签承诺授权书"},
                  {"step": "info_check", "decided_on": "2024-06-04"},
@@ -109,10 +112,12 @@ async def test_steps_then_enrol_with_county_approval_rule(monitoring, today):
         assert r.json()["recorded_by"] == "cadre-1"
     case = await client.post(f"{API}/alerts/{alert_id}/enroll", json=enrol, headers=auth)
     assert case.status_code == 201, case.text
-    assert case.json()["status"] == "active" and case.json()["risk_types"] == ["illness",
+    assert case.json()["status"] == "active"
+    assert case.json()["risk_types"] == ["illness",
                                                                                 "accident"]
     alert = (await client.get(f"{API}/alerts/{alert_id}", headers=auth)).json()
-    assert alert["status"] == "enrolled" and alert["case_id"] == case.json()["id"]
+    assert alert["status"] == "enrolled"
+    assert alert["case_id"] == case.json()["id"]
     assert [s["step"] for s in alert["steps"]][-1] == "county_approval"
     enrolled = await rows(monitoring.runtime("monitoring"),
                           "SELECT payload FROM outbox WHERE type LIKE '%case.enrolled'")
@@ -126,7 +131,8 @@ async def test_dismiss_then_closed_alert_refuses_decisions(monitoring, today):
     alert_id = await _alert(monitoring, h.household_id)
     r = await client.post(f"{API}/alerts/{alert_id}/dismiss",
                           json={"reason": "核实后收入稳定"}, headers=auth)
-    assert r.status_code == 200 and r.json()["status"] == "dismissed"
+    assert r.status_code == 200
+    assert r.json()["status"] == "dismissed"
     before = await monitoring_counts(monitoring)
     for path, body in ((f"{API}/alerts/{alert_id}/dismiss", {"reason": "again"}),
                        (f"{API}/alerts/{alert_id}/enroll",
@@ -155,7 +161,8 @@ async def test_enrol_bad_input(monitoring, today):
                        ({"category": "marginal", "risk_types": [],
                          "decided_on": "2024-06-05"}, "too_short")):
         r = await client.post(f"{API}/alerts/{alert_id}/enroll", json=body, headers=auth)
-        assert r.status_code == 422 and r.json()["errors"][0]["code"] == code
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["code"] == code
     missing = await client.post(f"{API}/alerts/nope/enroll", json={
         "category": "marginal", "risk_types": ["illness"], "decided_on": "2024-06-05"},
         headers=auth)

@@ -87,7 +87,8 @@ async def test_eliminated_with_measures_and_history(lined):
     r = await client.post(f"{API}/cases/{case_id}/eliminate",
                           json={"decided_on": "2024-07-10"}, headers=auth)
     assert r.status_code == 200, r.text
-    assert r.json()["status"] == "eliminated" and r.json()["eliminated_on"] == "2024-07-10"
+    assert r.json()["status"] == "eliminated"
+    assert r.json()["eliminated_on"] == "2024-07-10"
     got = (await client.get(f"{API}/cases/{case_id}", headers=auth)).json()
     assert [m["kind"] for m in got["measures"]] == ["social_security", "employment"]
     assert [h["action"] for h in got["history"]][-3:] == ["case.measure", "case.measure",
@@ -98,7 +99,8 @@ async def test_eliminated_with_measures_and_history(lined):
     before = await monitoring_counts(lined)
     again = await client.post(f"{API}/cases/{case_id}/eliminate",
                               json={"decided_on": "2024-07-11"}, headers=auth)
-    assert again.status_code == 409 and again.json()["errors"][0]["code"] == "case_closed"
+    assert again.status_code == 409
+    assert again.json()["errors"][0]["code"] == "case_closed"
     late = await client.post(f"{API}/cases/{case_id}/measures", json={
         "kind": "other", "description": "x", "started_on": "2024-07-12"}, headers=auth)
     assert late.status_code == 409
@@ -132,5 +134,6 @@ async def test_measure_bad_kind(lined):
     before = await monitoring_counts(lined)
     r = await lined.client("monitoring").post(f"{API}/cases/{case_id}/measures", json={
         "kind": "magic", "description": "x", "started_on": "2024-01-15"}, headers=lined.auth())
-    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "invalid_enum"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["code"] == "invalid_enum"
     assert await monitoring_counts(lined) == before

@@ -20,13 +20,15 @@ async def test_line_longest_prefix_wins(monitoring):
     assert [i["region_code"] for i in listed.json()["items"]] == ["", "43", "430902"]
     r = await client.put(f"{API}/lines/2024", json={"region_code": "43", "amount": "7600"},
                          headers=auth)
-    assert r.json()["version"] == 2 and r.headers["etag"] == '"2"'
+    assert r.json()["version"] == 2
+    assert r.headers["etag"] == '"2"'
 
 
 async def test_no_line_for_the_year_422(monitoring):
     r = await monitoring.client("monitoring").get(f"{API}/lines/2031/effective?region=43",
                                                   headers=monitoring.auth())
-    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "no_monitoring_line"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["code"] == "no_monitoring_line"
 
 
 async def test_rules_default_and_override(monitoring):

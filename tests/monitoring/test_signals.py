@@ -24,11 +24,13 @@ class TestMatching:
                               headers=monitoring.auth())
         assert r.status_code == 201, r.text
         body = r.json()
-        assert body["alert_id"] and body["household_id"] == h.household_id
+        assert body["alert_id"]
+        assert body["household_id"] == h.household_id
         assert body["amount"] == "12000.50"
         alert = (await client.get(f"{API}/alerts/{body['alert_id']}",
                                   headers=monitoring.auth())).json()
-        assert alert["kinds"] == ["serious_illness"] and alert["sources"] == ["cadre_visit"]
+        assert alert["kinds"] == ["serious_illness"]
+        assert alert["sources"] == ["cadre_visit"]
         types = [r.type for r in await rows(monitoring.runtime("monitoring"),
                                             "SELECT type FROM outbox ORDER BY id")]
         assert types == ["cn.fupin.monitoring.alert.raised",
@@ -45,7 +47,8 @@ class TestMatching:
                                            kind="high_medical_expense"),
             headers=monitoring.auth())
         assert r.status_code == 201, r.text
-        assert r.json()["household_id"] == h.household_id and r.json()["alert_id"]
+        assert r.json()["household_id"] == h.household_id
+        assert r.json()["alert_id"]
         stored = await rows(rt, "SELECT * FROM signals")
         assert number not in json.dumps([list(map(str, s)) for s in stored])
         outbox = await rows(rt, "SELECT payload FROM outbox")
@@ -72,14 +75,16 @@ class TestMatching:
         client, auth = monitoring.client("monitoring"), monitoring.auth(region="430902")
         r = await client.post(f"{API}/signals", json=_signal(id_number=new_id_number()),
                               headers=auth)
-        assert r.status_code == 201 and r.json()["alert_id"] is None
+        assert r.status_code == 201
+        assert r.json()["alert_id"] is None
         assert (await monitoring_counts(monitoring))["alerts"] == 0
         listed = await client.get(f"{API}/signals?matched=false", headers=auth)
         assert [s["id"] for s in listed.json()["items"]] == [r.json()["id"]]
         matched = await client.post(f"{API}/signals/{r.json()['id']}/match",
                                     json={"household_id": h.household_id}, headers=auth)
         assert matched.status_code == 200, matched.text
-        assert matched.json()["alert_id"] and matched.json()["household_id"] == h.household_id
+        assert matched.json()["alert_id"]
+        assert matched.json()["household_id"] == h.household_id
         assert (await client.get(f"{API}/signals?matched=false", headers=auth)).json()[
             "items"] == []
         again = await client.post(f"{API}/signals/{r.json()['id']}/match",
@@ -96,7 +101,8 @@ class TestMatching:
         r = await monitoring.client("monitoring").post(
             f"{API}/signals", json=_signal(id_number=number),
             headers=monitoring.auth(region="430902"))
-        assert r.status_code == 201 and r.json()["alert_id"] is None
+        assert r.status_code == 201
+        assert r.json()["alert_id"] is None
 
 
 class TestBadInput:
@@ -157,5 +163,6 @@ class TestBadInput:
         before = await monitoring_counts(monitoring)
         m = await client.post(f"{API}/signals/{r.json()['id']}/match",
                               json={"household_id": "nope"}, headers=monitoring.auth())
-        assert m.status_code == 422 and m.json()["errors"][0]["code"] == "unknown_household"
+        assert m.status_code == 422
+        assert m.json()["errors"][0]["code"] == "unknown_household"
         assert await monitoring_counts(monitoring) == before

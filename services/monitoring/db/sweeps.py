@@ -21,7 +21,7 @@ def by_prefix(column: sa.ColumnElement, values: list[tuple[str, object]], type_:
     whens = [(column.startswith(prefix), sa.literal(value, type_)) for prefix, value in ordered
              if prefix]
     default = next((sa.literal(v, type_) for p, v in ordered if p == ""), sa.null())
-    return sa.case(*whens, else_=default) if whens else sa.cast(default, type_)
+    return sa.case(*whens, else_=default) if whens else default
 
 
 def _json_literal(dialect: str, value: list[str]) -> sa.ColumnElement:
