@@ -11,8 +11,8 @@ from services.funds.domain.alerts import refresh_alerts
 from services.funds.domain.common import today
 from tests.funds.helpers import (
     COUNTY,
-    F,
     YEAR,
+    F,
     get,
     household_leaves,
     new_allocation,

@@ -8,8 +8,8 @@ from openpyxl import load_workbook
 
 from tests.funds.helpers import (
     COUNTY,
-    F,
     YEAR,
+    F,
     counts,
     error_code,
     get,

@@ -173,3 +173,23 @@ class TestProjectLibrary:
         approved = await new_project(funds)
         r = await get(funds, f"/projects?status=approved&region={VILLAGE}")
         assert [p["id"] for p in r.json()["items"]] == [approved["id"]]
+
+
+async def test_enums_with_labels(funds):
+    r = await get(funds, "/enums")
+    assert r.status_code == 200
+    data = r.json()
+    assert data["FundKind"]["integrated_agri"] == "统筹整合涉农资金"
+    assert set(data["Category"]) >= {"industry", "employment", "infrastructure",
+                                     "drinking_water", "housing", "education", "health",
+                                     "social_security", "other"}
+    assert set(data["FundLevel"]) == {"central", "provincial", "municipal", "county"}
+
+
+async def test_idempotent_source_registration(funds):
+    client, headers = funds.client("funds"), {**funds.auth(), "Idempotency-Key": "src-1"}
+    first = await client.post("/api/v1/funds/sources", json=source_body(), headers=headers)
+    again = await client.post("/api/v1/funds/sources", json=source_body(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert (await counts(funds))["sources"] == 1

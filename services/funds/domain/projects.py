@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from services.funds.db.tables import Allocation, AllocationBalance, Beneficiary, Project
 from services.funds.domain.common import check_fiscal_year, rule_for
-from services.funds.domain.projection import check_households
 from services.funds.domain.enums import ProjectStatus
+from services.funds.domain.projection import check_households
 from shared.errors import NotFound, Unprocessable
 from shared.events.funds import ProjectApproved, ProjectRolledOver
 from shared.ids import new_id
