@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
+import shared.db  # noqa: F401  (UtcDateTime in generated columns)
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}
