@@ -13,14 +13,16 @@ import pytest
 
 import services
 from tests.support.platform import Platform
-from tests.support.servers import Servers, ensure_servers
+from tests.support.servers import Servers, delete_test_topics, ensure_servers
 
 BACKENDS = [b for b in os.environ.get("FUPIN_TEST_BACKENDS", "embedded,real").split(",") if b]
 
 
 @pytest.fixture(scope="session")
 def servers() -> Servers:
-    return ensure_servers()
+    servers = ensure_servers()
+    yield servers
+    delete_test_topics(servers)
 
 
 @pytest.fixture(scope="session")

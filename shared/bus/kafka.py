@@ -80,8 +80,10 @@ class KafkaBus(Bus):
         try:
             await admin.start()
             existing = set(await admin.list_topics())
-            new = [NewTopic(self.prefix + t, self.partitions, 1) for t in missing
-                   if self.prefix + t not in existing]
+            # Kept forever: projections are rebuilt by replaying topics from the start.
+            new = [NewTopic(self.prefix + t, self.partitions, 1,
+                            topic_configs={"retention.ms": "-1"})
+                   for t in missing if self.prefix + t not in existing]
             if new:
                 try:
                     await admin.create_topics(new)

@@ -94,3 +94,12 @@ class CloudEvent(BaseModel):
         if spec is None:
             raise LookupError(f"unknown event type {self.type}")
         return spec.model.model_validate(self.data)
+
+
+def json_schemas() -> dict[str, dict]:
+    """Every event type with its topic, summary and the JSON Schema of its `data`."""
+    return {
+        name: {"topic": spec.topic, "summary": spec.summary,
+               "schema": spec.model.model_json_schema()}
+        for name, spec in sorted(registered_types().items())
+    }

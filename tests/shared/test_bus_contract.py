@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 
@@ -11,6 +10,7 @@ from shared.bus import Bus
 from shared.bus.base import Outgoing, Record
 from shared.bus.embedded import EmbeddedBus
 from shared.bus.kafka import KafkaBus
+from tests.support.servers import new_prefix
 
 TOPIC = "fupin.test.contract"
 
@@ -18,7 +18,7 @@ TOPIC = "fupin.test.contract"
 @pytest.fixture
 async def make_bus(backend, tmp_path, request):
     """Each call is a new connection to the same log, as another process would have."""
-    prefix = f"c{uuid.uuid4().hex[:10]}."
+    prefix = new_prefix("c")
     servers = request.getfixturevalue("servers") if backend == "real" else None
     made: list[Bus] = []
 

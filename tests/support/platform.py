@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from shared.bus import Bus, bus_from_settings
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 from tests.support import databases
-from tests.support.servers import Servers
+from tests.support.servers import Servers, new_prefix
 
 JWT_SECRET = "test-secret-for-fupin-tests-only"
 
@@ -37,7 +36,7 @@ class Platform:
         self.tmp_path = tmp_path
         self.servers = servers
         self.templates = templates or {}
-        self.prefix = f"t{uuid.uuid4().hex[:10]}."
+        self.prefix = new_prefix()
         self.database_urls: dict[str, str] = {}
         self.apps: dict[str, FastAPI] = {}
         self.clients: dict[str, httpx.AsyncClient] = {}

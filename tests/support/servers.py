@@ -64,3 +64,38 @@ async def kafka_ctl(action: str, *, fault_broker: bool = True) -> None:
     out, _ = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"deploy/kafka.sh {action} failed: {out.decode()[-2000:]}")
+
+
+USED_PREFIXES: set[str] = set()
+"""Topic prefixes this test session used; only their topics are deleted at the end, so a
+concurrent session's topics are left alone."""
+
+
+def new_prefix(kind: str = "t") -> str:
+    import uuid
+
+    prefix = f"{kind}{uuid.uuid4().hex[:10]}."
+    USED_PREFIXES.add(prefix)
+    return prefix
+
+
+def delete_test_topics(servers: Servers) -> None:
+    """Drop the topics this session created so the broker stays small."""
+    import asyncio
+    import concurrent.futures
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def run() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=servers.kafka_bootstrap)
+        await admin.start()
+        try:
+            doomed = [t for t in await admin.list_topics()
+                      if t.split(".", 1)[0] + "." in USED_PREFIXES]
+            for start in range(0, len(doomed), 200):
+                await admin.delete_topics(doomed[start:start + 200])
+        finally:
+            await admin.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
