@@ -28,11 +28,12 @@ def _like_prefix(text: str) -> str:
 
 
 def _person_match(tx: Tx, q: str) -> sa.ColumnElement[bool]:
-    """A full ID number is looked up through its blind index, anything else as a name prefix."""
+    """A full ID number is looked up through its blind index, anything else as an exact name
+    (both by index; a name prefix would scan every member)."""
     try:
         number = parse_id_number(q).normalized
     except InvalidIdNumber:
-        condition = Member.name.like(_like_prefix(q), escape="/")
+        condition = Member.name == q
     else:
         condition = Member.id_hash == tx.cipher.blind_index(number)
     return Household.id.in_(sa.select(Member.household_id).where(
