@@ -12,6 +12,7 @@ from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from shared.audit import audit_router
 from shared.auth import TokenCodec
 from shared.bus import Bus, bus_from_settings
 from shared.bus.base import BusUnavailable
@@ -83,6 +84,7 @@ def create_app(definitions: Sequence[ServiceDefinition], *, settings: Settings |
     install_error_handlers(app)
     for d in definitions:
         app.include_router(d.router)
+        app.include_router(audit_router(d))
         _enum_route(app, d)
     _operational_routes(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
