@@ -55,6 +55,17 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--limit", type=int, default=20, help="the last N events")
     events.set_defaults(func=cmd_events)
 
+    dlq = sub.add_parser("dlq", help="dead letters: events a consumer could not handle")
+    dlq_sub = dlq.add_subparsers(dest="action", required=True)
+    dlq_list = dlq_sub.add_parser("list", help="dead letters not yet redriven")
+    dlq_list.add_argument("--service", choices=SERVICES)
+    dlq_list.add_argument("--all", action="store_true", help="include redriven ones")
+    dlq_list.set_defaults(func=cmd_dlq_list)
+    dlq_redrive = dlq_sub.add_parser("redrive", help="handle dead letters again (after a fix)")
+    dlq_redrive.add_argument("--service", choices=SERVICES)
+    dlq_redrive.add_argument("--id", type=int, help="one dead letter (default: all)")
+    dlq_redrive.set_defaults(func=cmd_dlq_redrive)
+
     replay = sub.add_parser("replay", help="rebuild a service's projections from its topics")
     replay.add_argument("service", choices=SERVICES)
     replay.set_defaults(func=cmd_replay)
@@ -148,6 +159,50 @@ def cmd_events(args: argparse.Namespace) -> int:
             await bus.stop()
         for record in records[-args.limit:]:
             print(record.value.decode())
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_dlq_list(args: argparse.Namespace) -> int:
+    import sqlalchemy as sa
+
+    from services import definitions
+    from shared.runtime import open_runtime
+
+    async def run() -> None:
+        for definition in definitions([args.service] if args.service else None):
+            async with open_runtime(definition, Settings()) as runtime:
+                t = runtime.infra.dead_letters
+                query = sa.select(t).order_by(t.c.id)
+                if not args.all:
+                    query = query.where(t.c.redriven_at.is_(None))
+                async with runtime.sessionmaker() as session:
+                    for row in (await session.execute(query)).all():
+                        state = "redriven" if row.redriven_at else "parked"
+                        print(f"{definition.name}\t{row.id}\t{state}\t{row.consumer_group}\t"
+                              f"{row.event_type or '-'}\t{row.event_id or '-'}\t"
+                              f"{row.failed_at:%Y-%m-%dT%H:%M:%SZ}\t{row.attempts}\t"
+                              f"{' '.join(row.error.split())[:300]}")
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_dlq_redrive(args: argparse.Namespace) -> int:
+    from services import definitions
+    from shared.consumer import redrive
+    from shared.runtime import open_runtime
+
+    async def run() -> int:
+        total = 0
+        for definition in definitions([args.service] if args.service else None):
+            async with open_runtime(definition, Settings()) as runtime:
+                done = await redrive(runtime, dead_letter_id=args.id)
+                await runtime.relay.publish_once()
+                print(f"{definition.name}: {done} redriven")
+                total += done
+        return total
 
     asyncio.run(run())
     return 0

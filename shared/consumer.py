@@ -134,7 +134,7 @@ class EventConsumer:
                            *, attempts: int) -> None:
         """Keep the event and its error in the service's database and on the DLQ topic
         (through the outbox, so it is not lost either), then move on."""
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        error = " ".join(f"{type(exc).__name__}: {exc}".split())[:2000]
         infra = self.runtime.infra
         async with self.runtime.sessionmaker() as session:
             await session.execute(infra.dead_letters.insert().values(

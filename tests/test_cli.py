@@ -63,3 +63,41 @@ def test_serve_one_service(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_dlq_list_and_redrive(tmp_path):
+    """A poison registry event parked by monitoring's consumer shows up and stays parked."""
+    import asyncio
+
+    from services import definitions
+    from shared.bus.base import Outgoing
+    from shared.consumer import EventConsumer
+    from shared.events.envelope import CloudEvent
+    from shared.events.topics import HOUSEHOLDS
+    from shared.runtime import open_runtime
+    from shared.settings import Settings
+
+    poison = CloudEvent(source="/fupin/registry", type="cn.fupin.registry.household.registered",
+                        subject="h-1", regioncode="430902100201", data={"household_id": "h-1"})
+
+    async def park() -> None:
+        (definition,) = definitions(["monitoring"])
+        settings = Settings(data_dir=tmp_path)
+        async with open_runtime(definition, settings) as runtime:
+            await runtime.bus.publish([Outgoing(HOUSEHOLDS, "h-1", poison.to_bytes())])
+            sub = definition.all_subscriptions()[0]
+            consumer = EventConsumer(runtime=runtime, subscription=sub, bus=runtime.bus,
+                                     max_attempts=2, retry_delay=0.01)
+            await consumer.handle((await runtime.bus.read_topic(HOUSEHOLDS))[0])
+
+    asyncio.run(park())
+    listed = subprocess.run([*FUPIN, "dlq", "list", "--service", "monitoring"],
+                            env=_env(tmp_path), capture_output=True, text=True, check=True)
+    (line,) = listed.stdout.splitlines()
+    assert poison.id in line and "parked" in line and "ValidationError" in line
+    again = subprocess.run([*FUPIN, "dlq", "redrive", "--service", "monitoring"],
+                           env=_env(tmp_path), capture_output=True, text=True, check=True)
+    assert "monitoring: 0 redriven" in again.stdout  # still broken: stays parked
+    still = subprocess.run([*FUPIN, "dlq", "list", "--service", "monitoring"],
+                           env=_env(tmp_path), capture_output=True, text=True, check=True)
+    assert poison.id in still.stdout
