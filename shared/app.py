@@ -21,6 +21,7 @@ from shared.crypto import cipher_from_settings
 from shared.db import create_engine, sessionmaker
 from shared.errors import install_error_handlers
 from shared.events import topics as all_topics
+from shared.events.asyncapi import asyncapi_document
 from shared.logs import configure_logging
 from shared.middleware import BodyLimit, RequestContext
 from shared.migrate import upgrade
@@ -126,6 +127,12 @@ async def _ensure_topics(bus: Bus, topics: list[str]) -> None:
 
 def _enum_route(app: FastAPI, d: ServiceDefinition) -> None:
     catalog = enum_catalog(d.enums)
+    events = asyncapi_document(d.name, groups=[s.group for s in d.all_subscriptions()])
+
+    @app.get(f"/api/v1/{d.name}/asyncapi.json", tags=[d.name],
+             summary="事件文档 (AsyncAPI 3) / events this service publishes")
+    async def asyncapi() -> dict:
+        return events
 
     @app.get(f"/api/v1/{d.name}/enums", tags=[d.name], summary="枚举值及中文标签 / enum labels")
     async def enums() -> dict[str, dict[str, str]]:

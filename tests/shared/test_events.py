@@ -55,3 +55,32 @@ def test_envelope_round_trip():
     raw = json.loads(event.to_bytes())
     assert raw["specversion"] == "1.0" and raw["source"] == "/fupin/registry"
     assert raw["type"] == "cn.fupin.registry.household.exited" and raw["regioncode"]
+
+
+@pytest.mark.parametrize("service", ["registry", "monitoring", "funds", "tasks"])
+def test_asyncapi_lists_every_type_the_service_publishes(service):
+    from shared.events.asyncapi import asyncapi_document
+
+    doc = asyncapi_document(service)
+    assert doc["asyncapi"] == "3.0.0"
+    published = {m["name"] for m in doc["components"]["messages"].values()}
+    mine = {t for t in contract_types() if t.startswith(f"cn.fupin.{service}.")}
+    assert mine <= published
+    for message in doc["components"]["messages"].values():
+        assert message["payload"]["properties"]["type"]["const"] == message["name"]
+        assert message["bindings"]["kafka"]["key"]["description"] == "subject"
+    addresses = {c["address"] for c in doc["channels"].values()}
+    assert {registered_types()[t].topic for t in mine} <= addresses
+
+
+def test_checked_in_asyncapi_matches_the_code():
+    """docs/asyncapi/<service>.json is what integrators read; it must follow the code."""
+    from services import definitions
+    from shared.events.asyncapi import asyncapi_document
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "asyncapi"
+    for d in definitions():
+        expected = asyncapi_document(d.name, groups=[s.group for s in d.all_subscriptions()])
+        on_disk = json.loads((docs / f"{d.name}.json").read_text())
+        assert on_disk == json.loads(json.dumps(expected)), (
+            "regenerate with: python -m shared.events.asyncapi")
