@@ -72,19 +72,25 @@ async def find_households(tx: Tx, *, where: HouseholdFilter, limit: int,
 
 async def stats(tx: Tx, *, region: str) -> dict:
     """Households and people by status, attribute and primary cause; village incidence."""
-    people = sa.func.count(Member.id)
+    # People are counted per household first: a COUNT(DISTINCT) over the join costs ~2x.
+    in_scope = Household.region_code.like(_like_prefix(region), escape="/")
+    sizes = sa.select(Member.household_id, sa.func.count().label("n")).where(
+        Member.removed_on.is_(None))
+    if region:
+        sizes = sizes.where(Member.household_id.in_(sa.select(Household.id).where(in_scope)))
+    sizes = sizes.group_by(Member.household_id).subquery()
     rows = (await tx.session.execute(
         sa.select(Household.status, Household.attribute, Household.primary_cause,
-                  sa.func.count(sa.distinct(Household.id)), people)
+                  sa.func.count(), sa.func.coalesce(sa.func.sum(sizes.c.n), 0))
         .select_from(Household)
-        .outerjoin(Member, sa.and_(Member.household_id == Household.id,
-                                   Member.removed_on.is_(None)))
-        .where(Household.region_code.like(_like_prefix(region), escape="/"))
+        .outerjoin(sizes, sizes.c.household_id == Household.id)
+        .where(in_scope)
         .group_by(Household.status, Household.attribute, Household.primary_cause))).all()
     result: dict = {"region": region, "households": _tally(), "people": _tally()}
     for status, attribute, cause, households, persons in rows:
         for key, tally in (("households", households), ("people", persons)):
             bucket = result[key]
+            tally = int(tally)
             bucket["total"] += tally
             for dim, value in (("by_status", status), ("by_attribute", attribute),
                                ("by_primary_cause", cause)):
