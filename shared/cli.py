@@ -66,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     dlq_redrive.add_argument("--id", type=int, help="one dead letter (default: all)")
     dlq_redrive.set_defaults(func=cmd_dlq_redrive)
 
+    keys = sub.add_parser("keys", help="encryption keys of stored ID numbers")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    rotate = keys_sub.add_parser(
+        "rotate", help="re-encrypt every stored ID number under FUPIN_PII_KEY "
+                       "(old keys in FUPIN_PII_OLD_KEYS must still be set)")
+    rotate.add_argument("--service", choices=SERVICES)
+    rotate.set_defaults(func=cmd_keys_rotate)
+
     replay = sub.add_parser("replay", help="rebuild a service's projections from its topics")
     replay.add_argument("service", choices=SERVICES)
     replay.set_defaults(func=cmd_replay)
@@ -203,6 +211,24 @@ def cmd_dlq_redrive(args: argparse.Namespace) -> int:
                 print(f"{definition.name}: {done} redriven")
                 total += done
         return total
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from services import definitions
+    from shared.keys import rotate
+    from shared.runtime import open_runtime
+
+    async def run() -> None:
+        for definition in definitions([args.service] if args.service else None):
+            if not definition.encrypted_columns:
+                continue
+            async with open_runtime(definition, Settings()) as runtime:
+                count = await rotate(runtime)
+                print(f"{definition.name}: {count} values re-encrypted under key "
+                      f"{runtime.cipher.current_id}")
 
     asyncio.run(run())
     return 0

@@ -43,6 +43,8 @@ class ServiceDefinition:
     projections: Sequence[Projection] = ()
     background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
     topics: Sequence[str] = ()
+    encrypted_columns: Sequence[tuple[str, str, str]] = ()
+    """(table, primary-key column, ciphertext column) that `fupin keys rotate` re-encrypts."""
 
     def all_subscriptions(self) -> list[Subscription]:
         return [*(p.subscription for p in self.projections), *self.subscriptions]

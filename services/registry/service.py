@@ -25,4 +25,5 @@ definition = ServiceDefinition(
     migrations=Path(__file__).parent / "db" / "migrations",
     enums=ALL_ENUMS,
     topics=(HOUSEHOLDS, REGIONS),
+    encrypted_columns=(("members", "id", "id_cipher"),),
 )
