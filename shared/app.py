@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.audit import audit_router
@@ -34,9 +35,10 @@ log = logging.getLogger("fupin.app")
 
 
 def create_app(definitions: Sequence[ServiceDefinition], *, settings: Settings | None = None,
-               bus: Bus | None = None, migrate: bool = True,
-               background: bool = True) -> FastAPI:
-    """`background=False` leaves relays and consumers to the caller (tests drive them)."""
+               bus: Bus | None = None, migrate: bool = True, background: bool = True,
+               catalogue: Callable[[], Sequence[ServiceDefinition]] | None = None) -> FastAPI:
+    """`background=False` leaves relays and consumers to the caller (tests drive them).
+    `catalogue` lists every service, for the combined document at /api/v1/openapi.json."""
     settings = settings or get_settings()
     if problems := settings.production_problems():
         raise SystemExit("refusing to start in production: " + "; ".join(problems))
@@ -80,6 +82,7 @@ def create_app(definitions: Sequence[ServiceDefinition], *, settings: Settings |
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.definitions = list(definitions)
     app.state.services = {}
     app.state.tokens = TokenCodec(settings.jwt_secret, settings.jwt_public_key)
     install_error_handlers(app)
@@ -88,6 +91,7 @@ def create_app(definitions: Sequence[ServiceDefinition], *, settings: Settings |
         app.include_router(audit_router(d))
         _enum_route(app, d)
     _operational_routes(app)
+    _combined_docs(app, catalogue or (lambda: definitions), settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestContext, service=names[0] if len(names) == 1 else "platform")
@@ -137,6 +141,26 @@ def _enum_route(app: FastAPI, d: ServiceDefinition) -> None:
     @app.get(f"/api/v1/{d.name}/enums", tags=[d.name], summary="枚举值及中文标签 / enum labels")
     async def enums() -> dict[str, dict[str, str]]:
         return catalog
+
+
+def _combined_docs(app: FastAPI, catalogue: Callable[[], Sequence[ServiceDefinition]],
+                   settings: Settings) -> None:
+    cache: dict[str, dict] = {}
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    async def combined_openapi() -> dict:
+        if "doc" not in cache:
+            everything = catalogue()
+            if [d.name for d in everything] == [d.name for d in app.state.definitions]:
+                cache["doc"] = app.openapi()
+            else:
+                cache["doc"] = create_app(everything, settings=settings).openapi()
+        return cache["doc"]
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    async def combined_swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json",
+                                   title="fupin API (all services)")
 
 
 def _operational_routes(app: FastAPI) -> None:

@@ -130,7 +130,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from services import definitions
     from shared.app import create_app
 
-    app = create_app(definitions([args.service]), settings=Settings())
+    app = create_app(definitions([args.service]), settings=Settings(), catalogue=definitions)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, proxy_headers=True)
     return 0
 

@@ -101,3 +101,21 @@ def test_dlq_list_and_redrive(tmp_path):
     still = subprocess.run([*FUPIN, "dlq", "list", "--service", "monitoring"],
                            env=_env(tmp_path), capture_output=True, text=True, check=True)
     assert poison.id in still.stdout
+
+
+def test_one_service_serves_the_combined_openapi(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from services import definitions
+    from shared.app import create_app
+    from shared.settings import Settings
+
+    app = create_app(definitions(["funds"]), settings=Settings(data_dir=tmp_path),
+                     catalogue=definitions, background=False)
+    client = TestClient(app)
+    own = client.get("/openapi.json").json()["paths"]
+    combined = client.get("/api/v1/openapi.json").json()["paths"]
+    assert not any(p.startswith("/api/v1/registry/") for p in own)
+    for service in ("registry", "monitoring", "funds", "tasks"):
+        assert any(p.startswith(f"/api/v1/{service}/") for p in combined), service
+    assert "swagger" in client.get("/api/v1/docs").text.lower()
