@@ -90,6 +90,17 @@ class MeasureAdded(EventData):
     started_on: dt.date
 
 
+@event_type("monitoring.case.step_recorded", topic=MONITORING_CASES,
+            summary="风险消除程序步骤 / risk-elimination step recorded")
+class CaseStepRecorded(EventData):
+    case_id: str
+    step_id: str
+    household_id: str
+    region_code: str
+    step: str
+    decided_on: dt.date
+
+
 @event_type("monitoring.case.risk_eliminated", topic=MONITORING_CASES, summary="风险消除 / risk eliminated")
 class RiskEliminated(EventData):
     case_id: str

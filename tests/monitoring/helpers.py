@@ -35,8 +35,9 @@ def event_of(payload: EventData) -> CloudEvent:
 async def publish(platform, *items: EventData | CloudEvent) -> list[CloudEvent]:
     """Publish payloads (or ready events, e.g. to send one twice) on the households topic."""
     events = [i if isinstance(i, CloudEvent) else event_of(i) for i in items]
-    bus = platform.__dict__.setdefault("_mon_bus", None) or await platform.new_bus()
-    platform._mon_bus = bus
+    bus = getattr(platform, "monitoring_test_bus", None)
+    if bus is None:  # one publishing connection per test, like another process's producer
+        bus = platform.monitoring_test_bus = await platform.new_bus()
     await bus.publish([Outgoing(HOUSEHOLDS, e.subject, e.to_bytes()) for e in events])
     return events
 

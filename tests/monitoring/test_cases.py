@@ -137,3 +137,39 @@ async def test_measure_bad_kind(lined):
     assert r.status_code == 422
     assert r.json()["errors"][0]["code"] == "invalid_enum"
     assert await monitoring_counts(lined) == before
+
+
+async def test_elimination_procedure_steps_and_county_approval_rule(lined):
+    h = registered()
+    await project(lined, h)
+    await publish(lined, income(h, 9000), guarantees(h))
+    await handled(lined, "monitoring.registry", 3)
+    case_id = await _case(lined, h)
+    await _measure(lined, case_id)
+    client, auth = lined.client("monitoring"), lined.auth(sub="township-1")
+    await client.put(f"{API}/rules/2024", json={"region_code": "430902",
+                                                "county_approval_required": True},
+                     headers=auth)
+    before = await monitoring_counts(lined)
+    refused = await client.post(f"{API}/cases/{case_id}/eliminate",
+                                json={"decided_on": "2024-08-01"}, headers=auth)
+    assert [e["code"] for e in refused.json()["errors"]] == ["county_approval_required"]
+    short = await client.post(f"{API}/cases/{case_id}/steps", json={
+        "step": "public_notice", "decided_on": "2024-07-20", "notice_from": "2024-07-15"},
+        headers=auth)
+    assert short.status_code == 422
+    assert short.json()["errors"][0]["code"] == "notice_period_required"
+    assert await monitoring_counts(lined) == before
+    for step in ({"step": "verification", "decided_on": "2024-07-10"},
+                 {"step": "public_notice", "decided_on": "2024-07-20",
+                  "notice_from": "2024-07-15", "notice_to": "2024-07-19"},
+                 {"step": "county_approval", "decided_on": "2024-07-30"}):
+        r = await client.post(f"{API}/cases/{case_id}/steps", json=step, headers=auth)
+        assert r.status_code == 201, r.text
+    done = await client.post(f"{API}/cases/{case_id}/eliminate",
+                             json={"decided_on": "2024-08-01"}, headers=auth)
+    assert done.status_code == 200, done.text
+    got = (await client.get(f"{API}/cases/{case_id}", headers=auth)).json()
+    assert [s["step"] for s in got["elimination_steps"]] == ["verification", "public_notice",
+                                                             "county_approval"]
+    assert {s["recorded_by"] for s in got["elimination_steps"]} == {"township-1"}

@@ -13,6 +13,7 @@ from services.monitoring.api.schemas import (
     HistoryItem,
     MeasureCreate,
     MeasureRead,
+    StepCreate,
     StepRead,
 )
 from services.monitoring.domain import alerts, cases
@@ -55,6 +56,8 @@ async def get_case(case_id: str, tx: TxDep, principal: Reader, response: Respons
                   for m in await cases.measures_of(tx, case.id)],
         steps=[StepRead.model_validate(s, from_attributes=True)
                for s in await alerts.steps_of(tx, case.alert_id)],
+        elimination_steps=[StepRead.model_validate(s, from_attributes=True)
+                           for s in await cases.steps_of(tx, case.id)],
         history=[HistoryItem.model_validate(h) for h in await cases.history(tx, case)])
 
 
@@ -68,12 +71,26 @@ async def add_measure(case_id: str, body: MeasureCreate, tx: TxDep,
     return MeasureRead.model_validate(measure, from_attributes=True)
 
 
+@router.post("/cases/{case_id}/steps", status_code=201, response_model=StepRead,
+             summary="记录风险消除程序步骤 / record a step of the elimination procedure",
+             description="入户核实、村级评议、公示（起止日期，不少于 min_notice_days 天）、乡镇审核、"
+                         "县级审定；区域规则要求县级审定时，风险消除前须有 county_approval 步骤。")
+async def record_case_step(case_id: str, body: StepCreate, tx: TxDep,
+                           principal: Writer) -> StepRead:
+    case = await _visible(tx, principal, case_id, lock=True)
+    step = await cases.record_step(tx, case=case, step=body.step.value,
+                                   decided_on=body.decided_on, note=body.note,
+                                   notice_from=body.notice_from, notice_to=body.notice_to)
+    return StepRead.model_validate(step, from_attributes=True)
+
+
 @router.post("/cases/{case_id}/eliminate", response_model=CaseRead,
              summary="风险消除 / risk eliminated",
              description="不满足时 422 并列出全部未满足条件：`income_below_line`（该年度最新人均纯收入"
                          "未高于监测线或无记录）、`guarantee_unmet`（每项一条，field 为保障项）、"
                          "`monitoring_period_too_short`、`no_measure`、`no_labor_capacity`"
-                         "（无劳动能力且仅有兜底保障措施）。")
+                         "（无劳动能力且仅有兜底保障措施），以及区域规则要求时的 "
+                         "`county_approval_required`。")
 async def eliminate(case_id: str, body: EliminateCreate, tx: TxDep, principal: Writer,
                     response: Response) -> CaseRead:
     case = await _visible(tx, principal, case_id, lock=True)

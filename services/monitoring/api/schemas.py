@@ -215,7 +215,9 @@ class CaseRead(BaseModel):
     eliminated_on: dt.date | None
     version: int
     measures: list[MeasureRead] | None = None
-    steps: list[StepRead] | None = None
+    steps: list[StepRead] | None = Field(default=None, description="认定程序 / identification")
+    elimination_steps: list[StepRead] | None = Field(
+        default=None, description="风险消除程序 / elimination procedure")
     history: list[HistoryItem] | None = None
 
 

@@ -180,6 +180,22 @@ class AlertStep(MonitoringTable, table=True):
     recorded_at: dt.datetime = Field(default_factory=_now, sa_type=_TS)
 
 
+class CaseStep(MonitoringTable, table=True):
+    """A step of the risk-elimination procedure (核实, 村级评议, 公示, 审核, 审定) for a case."""
+
+    __tablename__ = "case_steps"
+
+    id: str = Field(primary_key=True, max_length=36)
+    case_id: str = Field(max_length=36, index=True)
+    step: str = Field(max_length=20)
+    decided_on: dt.date
+    notice_from: dt.date | None = None
+    notice_to: dt.date | None = None
+    note: str | None = Field(default=None, max_length=2000)
+    recorded_by: str = Field(max_length=200)
+    recorded_at: dt.datetime = Field(default_factory=_now, sa_type=_TS)
+
+
 class Case(MonitoringTable, table=True):
     """A monitored household (监测对象) from an enrolled alert."""
 

@@ -135,7 +135,7 @@ async def record_step(tx: Tx, *, alert: Alert, step: str, decided_on: dt.date,
     """Record one step of the procedure (who: the caller; when: now and `decided_on`)."""
     ensure_open(alert)
     if step == DecisionStep.public_notice.value:
-        await _check_notice(tx, alert, notice_from, notice_to)
+        await check_notice(tx, alert.region_code, notice_from, notice_to)
     row = AlertStep(id=new_id(), alert_id=alert.id, step=step, decided_on=decided_on, note=note,
                     notice_from=notice_from, notice_to=notice_to, recorded_by=tx.actor)
     tx.session.add(row)
@@ -148,14 +148,14 @@ async def record_step(tx: Tx, *, alert: Alert, step: str, decided_on: dt.date,
     return row
 
 
-async def _check_notice(tx: Tx, alert: Alert, notice_from: dt.date | None,
-                        notice_to: dt.date | None) -> None:
+async def check_notice(tx: Tx, region_code: str, notice_from: dt.date | None,
+                       notice_to: dt.date | None) -> None:
+    """公示: both dates given and at least the rule's minimum number of days (inclusive)."""
     if notice_from is None or notice_to is None or notice_to < notice_from:
         raise Unprocessable("notice_period_required",
                             "公示须填写起止日期 (public notice needs notice_from and notice_to)",
                             field="notice_from")
-    _, rule = await rules.effective_rule(tx, year=notice_from.year,
-                                         region_code=alert.region_code)
+    _, rule = await rules.effective_rule(tx, year=notice_from.year, region_code=region_code)
     days = (notice_to - notice_from).days + 1
     if days < rule.min_notice_days:
         raise Unprocessable("notice_too_short",

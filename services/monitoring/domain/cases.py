@@ -7,12 +7,12 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from services.monitoring.db.tables import Alert, AlertStep, Case, CaseRiskType, Measure
+from services.monitoring.db.tables import Alert, AlertStep, Case, CaseRiskType, CaseStep, Measure
 from services.monitoring.domain import alerts, rules
 from services.monitoring.domain.elimination import unmet_conditions
 from services.monitoring.domain.enums import AlertStatus, CaseStatus, DecisionStep
 from shared.errors import Conflict, NotFound, RuleViolations, Unprocessable
-from shared.events.monitoring import CaseEnrolled, MeasureAdded, RiskEliminated
+from shared.events.monitoring import CaseEnrolled, CaseStepRecorded, MeasureAdded, RiskEliminated
 from shared.ids import new_id
 from shared.tx import Tx
 
@@ -109,12 +109,37 @@ async def measures_of(tx: Tx, case_id: str) -> list[Measure]:
     return list((await tx.session.execute(query)).scalars().all())
 
 
+async def record_step(tx: Tx, *, case: Case, step: str, decided_on: dt.date, note: str | None,
+                      notice_from: dt.date | None, notice_to: dt.date | None) -> CaseStep:
+    """A step of the elimination procedure (入户核实, 村级评议, 公示, 乡镇审核, 县级审定)."""
+    _ensure_active(case)
+    if step == DecisionStep.public_notice.value:
+        await alerts.check_notice(tx, case.region_code, notice_from, notice_to)
+    row = CaseStep(id=new_id(), case_id=case.id, step=step, decided_on=decided_on, note=note,
+                   notice_from=notice_from, notice_to=notice_to, recorded_by=tx.actor)
+    tx.session.add(row)
+    case.version += 1
+    case.updated_at = dt.datetime.now(dt.UTC)
+    tx.emit(CaseStepRecorded(case_id=case.id, step_id=row.id, household_id=case.household_id,
+                             region_code=case.region_code, step=step, decided_on=decided_on),
+            subject=case.household_id, region_code=case.region_code)
+    tx.audit(f"case.step.{step}", "case", case.id, region_code=case.region_code,
+             after={"step_id": row.id, "step": step, "decided_on": decided_on.isoformat()})
+    return row
+
+
+async def steps_of(tx: Tx, case_id: str) -> list[CaseStep]:
+    query = sa.select(CaseStep).where(CaseStep.case_id == case_id).order_by(CaseStep.id)
+    return list((await tx.session.execute(query)).scalars().all())
+
+
 async def eliminate(tx: Tx, *, case: Case, decided_on: dt.date, year: int | None) -> Case:
     """风险消除: refused with every unmet condition listed at once."""
     _ensure_active(case)
     unmet = await unmet_conditions(tx, case=case, decided_on=decided_on,
                                    year=year or decided_on.year,
-                                   measures=await measures_of(tx, case.id))
+                                   measures=await measures_of(tx, case.id),
+                                   steps=[s.step for s in await steps_of(tx, case.id)])
     if unmet:
         raise RuleViolations("风险消除条件未满足 (risk elimination conditions not met)", unmet)
     before = snapshot(case)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from services.monitoring.db.tables import Case, HouseholdView, IncomeView, Measure, MemberView
 from services.monitoring.domain import calendar, rules
-from services.monitoring.domain.enums import MeasureKind
+from services.monitoring.domain.enums import DecisionStep, MeasureKind
 from shared.errors import ErrorItem
 from shared.money import format_yuan
 from shared.tx import Tx
@@ -17,11 +17,12 @@ ABLE = ("normal", "skilled", "weak")
 
 
 async def unmet_conditions(tx: Tx, *, case: Case, decided_on: dt.date, year: int,
-                           measures: list[Measure]) -> list[ErrorItem]:
+                           measures: list[Measure], steps: list[str]) -> list[ErrorItem]:
     """Every condition the case does not meet yet; empty when the risk may be eliminated."""
     unmet = await _income(tx, case, year)
     unmet += await _guarantees(tx, case)
-    unmet += await _period(tx, case, decided_on)
+    _, rule = await rules.effective_rule(tx, year=decided_on.year, region_code=case.region_code)
+    unmet += _period(case, decided_on, rule)
     if not measures:
         unmet.append(ErrorItem("no_measure", "尚未落实任何帮扶措施 (no assistance measure)",
                                "measures"))
@@ -31,6 +32,10 @@ async def unmet_conditions(tx: Tx, *, case: Case, decided_on: dt.date, year: int
             "家庭无劳动能力且仅有兜底保障措施，应继续监测 "
             "(no member can work and only social-security measures cover the risk)",
             "measures"))
+    if rule.county_approval_required and DecisionStep.county_approval.value not in steps:
+        unmet.append(ErrorItem("county_approval_required",
+                               "本地规则要求风险消除经县级审定 (the region's rule requires the "
+                               "county approval step first)", "steps"))
     return unmet
 
 
@@ -57,8 +62,7 @@ async def _guarantees(tx: Tx, case: Case) -> list[ErrorItem]:
             for field in unmet]
 
 
-async def _period(tx: Tx, case: Case, decided_on: dt.date) -> list[ErrorItem]:
-    _, rule = await rules.effective_rule(tx, year=decided_on.year, region_code=case.region_code)
+def _period(case: Case, decided_on: dt.date, rule: rules.RuleValues) -> list[ErrorItem]:
     earliest = calendar.add_months(case.enrolled_on, rule.min_monitoring_months)
     if decided_on >= earliest:
         return []
