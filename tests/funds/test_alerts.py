@@ -61,6 +61,9 @@ async def test_stagnant_after_90_days_raised_once(funds):
     assert event["kind"] == "stagnant" and event["allocation_id"] == allocation["id"]
     assert event["region_code"] == allocation["region_code"] and event["amount_fen"] == 90000
     assert event["project_id"] == allocation["project_id"] and event["alert_id"]
+    audit = await rows(funds.runtime("funds"), "SELECT actor, resource_id FROM audit_log "
+                                               "WHERE action = 'alert.raise'")
+    assert [(a.actor, a.resource_id) for a in audit] == [("test", event["alert_id"])]
 
 
 async def test_stagnant_days_follow_the_region_rule(funds):

@@ -96,6 +96,15 @@ async def test_stats_by_level_kind_category_with_progress(funds):
     assert categories["industry"]["disbursed"] == "2000.00"
     assert categories["infrastructure"]["progress_percent"] == "100.00"
     assert {row["kind"] for row in stats["by_kind"]} == {"fiscal_special", "integrated_agri"}
+    assert [(row["fiscal_year"], row["amount"]) for row in stats["by_fiscal_year"]] == [
+        (YEAR, "15000.00")]
+    regions = {row["region"]: row for row in stats["by_region"]}
+    assert regions[COUNTY]["amount"] == "15000.00"  # received by the county itself
+    township = regions[VILLAGE[:9]]  # spent in the township's village projects
+    assert (township["allocated"], township["disbursed"]) == ("9000.00", "5000.00")
+    assert township["progress_percent"] == "55.56"
+    province = (await get(funds, f"/stats?region=43&fiscal_year={YEAR}")).json()
+    assert [row["region"] for row in province["by_region"]] == ["4309"]
 
 
 async def test_category_share_against_the_rule(funds):

@@ -18,13 +18,19 @@ from shared.web import Page, PageDep, TxDep, etag, page_of, service_router
 router = service_router("funds", tags=["funds: projects 项目库"])
 
 
+async def project_reads(tx: Tx, found: list[Project]) -> list[ProjectRead]:
+    """Read models with totals and beneficiaries, for any number of projects at once."""
+    ids = [p.id for p in found]
+    sums, households = await projects.totals(tx, ids), await projects.beneficiaries(tx, ids)
+    return [ProjectRead(**p.model_dump(), budget=p.budget_fen,
+                        beneficiary_household_ids=households[p.id],
+                        beneficiary_count=len(households[p.id]), allocated=sums[p.id][0],
+                        disbursed=sums[p.id][1], available=sums[p.id][0] - sums[p.id][1])
+            for p in found]
+
+
 async def project_read(tx: Tx, project: Project) -> ProjectRead:
-    allocated, disbursed = await projects.project_totals(tx, project.id)
-    households = await projects.beneficiaries(tx, project.id)
-    return ProjectRead(**project.model_dump(), budget=project.budget_fen,
-                       beneficiary_household_ids=households,
-                       beneficiary_count=len(households), allocated=allocated,
-                       disbursed=disbursed, available=allocated - disbursed)
+    return (await project_reads(tx, [project]))[0]
 
 
 @router.post("/projects", status_code=201, response_model=ProjectRead,
@@ -97,4 +103,4 @@ async def list_projects(tx: TxDep, principal: Reader, page: PageDep,
     found = await projects.list_projects(
         tx, region=principal.narrow(region), fiscal_year=fiscal_year,
         status=status.value if status else None, limit=page.limit, after=page.after)
-    return page_of([await project_read(tx, p) for p in found], page.limit, key=lambda p: p.id)
+    return page_of(await project_reads(tx, found), page.limit, key=lambda p: p.id)

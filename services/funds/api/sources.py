@@ -16,10 +16,16 @@ from shared.web import Page, PageDep, TxDep, page_of, service_router
 router = service_router("funds", tags=["funds: sources 资金来源"])
 
 
+async def source_reads(tx: Tx, found: list[Source]) -> list[SourceRead]:
+    """Read models with computed totals, for any number of sources in one query."""
+    sums = await sources.totals(tx, [s.id for s in found])
+    return [SourceRead(**s.model_dump(), amount=s.amount_fen, allocated=sums[s.id][0],
+                       disbursed=sums[s.id][1], available=s.amount_fen - sums[s.id][0])
+            for s in found]
+
+
 async def source_read(tx: Tx, source: Source) -> SourceRead:
-    allocated, disbursed = await sources.source_totals(tx, source.id)
-    return SourceRead(**source.model_dump(), amount=source.amount_fen, allocated=allocated,
-                      disbursed=disbursed, available=source.amount_fen - allocated)
+    return (await source_reads(tx, [source]))[0]
 
 
 @router.post("/sources", status_code=201, response_model=SourceRead,
@@ -53,7 +59,7 @@ async def list_sources(tx: TxDep, principal: Reader, page: PageDep,
     found = await sources.list_sources(tx, region=principal.narrow(region),
                                        fiscal_year=fiscal_year, limit=page.limit,
                                        after=page.after)
-    return page_of([await source_read(tx, s) for s in found], page.limit, key=lambda s: s.id)
+    return page_of(await source_reads(tx, found), page.limit, key=lambda s: s.id)
 
 
 @router.get("/sources/{source_id}/flow",

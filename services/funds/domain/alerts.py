@@ -46,6 +46,9 @@ async def refresh_alerts(tx: Tx, *, as_of: dt.date, region: str = "") -> list[Al
             household_id=alert.detail.get("household_id"),
             fiscal_year=alert.detail.get("fiscal_year"), category=alert.detail.get("category"),
             raised_on=as_of), subject=alert.subject, region_code=alert.region_code)
+        tx.audit("alert.raise", "funds_alert", alert.id, region_code=alert.region_code,
+                 after={"kind": alert.kind, "subject": alert.subject,
+                        "amount_fen": alert.amount_fen})
     return raised
 
 

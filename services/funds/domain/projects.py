@@ -119,22 +119,27 @@ async def beneficiary_count(tx: Tx, project_id: str) -> int:
         .where(Beneficiary.project_id == project_id)) or 0)
 
 
-async def beneficiaries(tx: Tx, project_id: str) -> list[str]:
-    return list((await tx.session.execute(
-        sa.select(Beneficiary.household_id).where(Beneficiary.project_id == project_id)
-        .order_by(Beneficiary.household_id))).scalars().all())
+async def beneficiaries(tx: Tx, project_ids: list[str]) -> dict[str, list[str]]:
+    rows = (await tx.session.execute(
+        sa.select(Beneficiary.project_id, Beneficiary.household_id)
+        .where(Beneficiary.project_id.in_(project_ids))
+        .order_by(Beneficiary.project_id, Beneficiary.household_id))).all()
+    out: dict[str, list[str]] = {i: [] for i in project_ids}
+    for project_id, household_id in rows:
+        out[project_id].append(household_id)
+    return out
 
 
-async def project_totals(tx: Tx, project_id: str) -> tuple[int, int]:
-    """(allocated, net disbursed) of one project."""
-    row = (await tx.session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(Allocation.amount_fen), 0),
-                  sa.func.coalesce(sa.func.sum(AllocationBalance.disbursed_fen), 0))
-        .select_from(Allocation)
-        .join(AllocationBalance, AllocationBalance.allocation_id == Allocation.id,
-              isouter=True)
-        .where(Allocation.project_id == project_id))).one()
-    return int(row[0]), int(row[1])
+async def totals(tx: Tx, project_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """(allocated, net disbursed) per project, in one aggregate query."""
+    rows = (await tx.session.execute(
+        sa.select(Allocation.project_id, sa.func.sum(Allocation.amount_fen),
+                  sa.func.sum(AllocationBalance.disbursed_fen))
+        .join(AllocationBalance, AllocationBalance.allocation_id == Allocation.id)
+        .where(Allocation.project_id.in_(project_ids))
+        .group_by(Allocation.project_id))).all()
+    found = {r[0]: (int(r[1]), int(r[2])) for r in rows}
+    return {i: found.get(i, (0, 0)) for i in project_ids}
 
 
 async def list_projects(tx: Tx, *, region: str, fiscal_year: int | None, status: str | None,

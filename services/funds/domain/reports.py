@@ -33,31 +33,45 @@ def _bucket() -> dict[str, int]:
     return {"amount": 0, "allocated": 0, "disbursed": 0}
 
 
+_CHILD_LENGTH = {0: 2, 2: 4, 4: 6, 6: 9, 9: 12, 12: 12}
+DIMENSIONS = ("level", "kind", "category", "fiscal_year", "region")
+
+
 async def statistics(tx: Tx, *, region: str, fiscal_year: int | None) -> dict:
-    """Totals and progress by level, kind and category of the sources inside `region`."""
+    """Totals and progress inside `region` by level, kind, category, fiscal year and the
+    next region level down (sources count where they were received, allocations and
+    payments where the project is)."""
     where = [Source.region_code.startswith(region)]
     if fiscal_year is not None:
         where.append(Source.fiscal_year == fiscal_year)
+    # Literal lengths, so PostgreSQL sees the grouped and selected expressions as one.
+    one, child = sa.literal_column("1"), sa.literal_column(str(_CHILD_LENGTH[len(region)]))
+    source_region = sa.func.substr(Source.region_code, one, child)
     received = (await tx.session.execute(
-        sa.select(Source.level, Source.kind, sa.func.sum(Source.amount_fen))
-        .where(*where).group_by(Source.level, Source.kind))).all()
+        sa.select(Source.level, Source.kind, Source.fiscal_year,
+                  source_region, sa.func.sum(Source.amount_fen))
+        .where(*where).group_by(Source.level, Source.kind, Source.fiscal_year,
+                                source_region))).all()
+    project_region = sa.func.substr(Project.region_code, one, child)
     moved = (await tx.session.execute(
-        sa.select(Source.level, Source.kind, Project.category,
-                  sa.func.sum(Allocation.amount_fen), sa.func.sum(AllocationBalance.disbursed_fen))
+        sa.select(Source.level, Source.kind, Project.category, Source.fiscal_year,
+                  project_region, sa.func.sum(Allocation.amount_fen),
+                  sa.func.sum(AllocationBalance.disbursed_fen))
         .select_from(Allocation)
         .join(Source, Source.id == Allocation.source_id)
         .join(Project, Project.id == Allocation.project_id)
         .join(AllocationBalance, AllocationBalance.allocation_id == Allocation.id)
-        .where(*where).group_by(Source.level, Source.kind, Project.category))).all()
-    groups: dict[str, dict[str, dict[str, int]]] = {
-        d: defaultdict(_bucket) for d in ("level", "kind", "category")}
+        .where(*where).group_by(Source.level, Source.kind, Project.category,
+                                Source.fiscal_year, project_region))).all()
+    groups: dict[str, dict] = {d: defaultdict(_bucket) for d in DIMENSIONS}
     total = _bucket()
-    for level, kind, amount in received:
-        for dim, key in (("level", level), ("kind", kind)):
+    for level, kind, year, area, amount in received:
+        for dim, key in zip(("level", "kind", "fiscal_year", "region"), (level, kind, year, area),
+                            strict=True):
             groups[dim][key]["amount"] += int(amount)
         total["amount"] += int(amount)
-    for level, kind, category, allocated, disbursed in moved:
-        for dim, key in (("level", level), ("kind", kind), ("category", category)):
+    for level, kind, category, year, area, allocated, disbursed in moved:
+        for dim, key in zip(DIMENSIONS, (level, kind, category, year, area), strict=True):
             groups[dim][key]["allocated"] += int(allocated)
             groups[dim][key]["disbursed"] += int(disbursed)
         total["allocated"] += int(allocated)
