@@ -1,7 +1,9 @@
 """Alerts: one open per household, due date by the region's rule, overdue ordering, the
 recorded procedure, enrolment and dismissal; closed alerts refuse further decisions."""
 
+import asyncio
 import datetime as dt
+import json
 
 import pytest
 
@@ -168,3 +170,45 @@ async def test_enrol_bad_input(monitoring, today):
         headers=auth)
     assert missing.status_code == 404
     assert await monitoring_counts(monitoring) == before
+
+
+async def test_concurrent_leads_share_one_open_alert(monitoring):
+    """Ten simultaneous signals for one household: one alert holding every kind."""
+    h = registered()
+    await project(monitoring, h)
+    kinds = ["high_medical_expense", "serious_illness", "disability", "disaster", "accident",
+             "unemployment", "income_drop", "school_dropout", "housing_unsafe", "other"]
+    results = await asyncio.gather(*(
+        monitoring.client("monitoring").post(
+            f"{API}/signals", json={"household_id": h.household_id, "source": "cadre_visit",
+                                    "kind": k, "occurred_on": "2024-06-01"},
+            headers=monitoring.auth()) for k in kinds))
+    assert [r.status_code for r in results] == [201] * len(kinds)
+    assert len({r.json()["alert_id"] for r in results}) == 1
+    found = await rows(monitoring.runtime("monitoring"), "SELECT kinds FROM alerts")
+    assert len(found) == 1
+    stored = found[0].kinds if isinstance(found[0].kinds, list) else json.loads(found[0].kinds)
+    assert sorted(stored) == sorted(kinds)
+
+
+async def test_idempotency_key_replays_the_signal(monitoring):
+    h = registered()
+    await project(monitoring, h)
+    body = {"household_id": h.household_id, "source": "self_report", "kind": "disaster",
+            "occurred_on": "2024-06-01"}
+    headers = {**monitoring.auth(), "Idempotency-Key": "sig-1"}
+    client = monitoring.client("monitoring")
+    first = await client.post(f"{API}/signals", json=body, headers=headers)
+    second = await client.post(f"{API}/signals", json=body, headers=headers)
+    assert first.json() == second.json()
+    assert second.headers["idempotent-replayed"] == "true"
+    assert (await monitoring_counts(monitoring))["signals"] == 1
+
+
+async def test_enum_catalogue_has_chinese_labels(monitoring):
+    r = await monitoring.client("monitoring").get(f"{API}/enums")
+    catalogue = r.json()
+    assert catalogue["Category"]["marginal"] == "边缘易致贫户"
+    assert catalogue["SignalSource"]["department"] == "部门筛查预警"
+    assert set(catalogue["RiskType"]) >= {"illness", "accident", "industry_failure",
+                                           "employment_unstable"}
