@@ -7,7 +7,7 @@ import json
 from shared.events.envelope import CloudEvent
 from shared.events.topics import HOUSEHOLDS, REGIONS
 from tests.registry.helpers import ALL_MET, API, INCOME, register
-from tests.support.db import count
+from tests.support.db import count, rows
 from tests.support.factories import VILLAGE, household, member
 from tests.support.platform import eventually
 
@@ -110,3 +110,38 @@ async def test_concurrent_patches_with_one_etag_one_wins(registry):
     assert sorted(r.status_code for r in results) == [200, 412, 412]
     assert await count(p.runtime("registry"), "outbox",
                        "WHERE type = 'cn.fupin.registry.household.updated'") == 1
+
+
+async def test_audit_log_holds_no_personal_data(registry):
+    p = registry
+    body = household()
+    hh = await _lifecycle(p, body)
+    audit = await rows(p.runtime("registry"), "SELECT action, actor, before, after FROM audit_log "
+                                              "WHERE resource_id LIKE :h", h=f"{hh['id']}%")
+    assert {a.action for a in audit} == {
+        "household.register", "household.update", "household.member_add",
+        "household.income_record", "household.exit", "household.relapse",
+        "household.member_remove"}
+    assert {a.actor for a in audit} == {"tester"}
+    text = " ".join(f"{a.before} {a.after}" for a in audit)
+    for m in [*body["members"], hh["child"]]:
+        assert m["id_number"] not in text
+        assert m["name"] not in text
+
+
+async def test_exit_with_idempotency_key_replays(registry):
+    p = registry
+    c = p.client("registry")
+    hh = await register(p)
+    await c.put(f"{API}/poverty-lines/2019", json={"region_code": "", "amount": "3000"},
+                headers=p.auth())
+    await c.put(f"{API}/households/{hh['id']}/incomes/2019", json=INCOME, headers=p.auth())
+    await c.put(f"{API}/households/{hh['id']}/guarantees", json=ALL_MET, headers=p.auth())
+    h = {**p.auth(), "Idempotency-Key": "exit-1"}
+    first = await c.post(f"{API}/households/{hh['id']}/exit", json={"year": 2019}, headers=h)
+    again = await c.post(f"{API}/households/{hh['id']}/exit", json={"year": 2019}, headers=h)
+    assert first.status_code == again.status_code == 200
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await count(p.runtime("registry"), "status_changes") == 1
+    assert await count(p.runtime("registry"), "outbox",
+                       "WHERE type = 'cn.fupin.registry.household.exited'") == 1
