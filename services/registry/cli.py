@@ -77,12 +77,14 @@ async def import_file(runtime, path: Path, *, mode: str, batch: int, actor: str,
             if mode == "partial":
                 return await imports.import_households(
                     lambda: batch_unit(runtime, actor), table=table, mode="partial",
-                    file_name=path.name, batch_households=batch, on_progress=progress)
+                    file_name=path.name, cipher=runtime.cipher, batch_households=batch,
+                    on_progress=progress)
             async with runtime.sessionmaker() as session:
                 tx = runtime.new_tx(session, actor=actor)
                 report = await imports.import_households(
                     lambda: imports.shared_unit(tx), table=table, mode="strict",
-                    file_name=path.name, batch_households=batch, on_progress=progress)
+                    file_name=path.name, cipher=runtime.cipher, batch_households=batch,
+                    on_progress=progress)
                 await tx.flush()
                 await session.commit()
             return report

@@ -203,7 +203,7 @@ class TestPartialStoresOnlyGoodHouseholds:
         report = await imports.import_households(
             lambda: batch_unit(rt, "tester"),
             table=open_table(io.BytesIO(csv_file(first + filler + again))), mode="partial",
-            file_name="x.csv", batch_households=2)
+            file_name="x.csv", cipher=rt.cipher, batch_households=2)
         assert (report.imported, report.rejected) == (4, 1)
         assert [(e.code, e.row) for e in report.errors] == [("person_already_registered", 8)]
         assert VILLAGE in first[0]["户编号"]

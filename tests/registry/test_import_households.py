@@ -167,7 +167,7 @@ class TestPartial:
         seen = []
         report = await imports.import_households(
             lambda: batch_unit(rt, "tester"), table=open_table(io.BytesIO(csv_file(data))),
-            mode="partial", file_name="x.csv", batch_households=2,
+            mode="partial", file_name="x.csv", cipher=rt.cipher, batch_households=2,
             on_progress=lambda rep: seen.append(rep.imported))
         assert seen == [2, 4, 5]
         assert report.people == 10

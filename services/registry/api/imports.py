@@ -85,12 +85,12 @@ async def import_households(
         if mode == "strict":
             report = await imports.import_households(
                 lambda: imports.shared_unit(tx), table=table, mode=mode, file_name=name,
-                scope=principal.region)
+                cipher=tx.cipher, scope=principal.region)
         else:
             runtime = request.app.state.services["registry"]
             report = await imports.import_households(
                 lambda: batch_unit(runtime, principal.sub), table=table, mode=mode,
-                file_name=name, scope=principal.region)
+                file_name=name, cipher=runtime.cipher, scope=principal.region)
     finally:
         table.close()
     response.status_code = 201 if report.imported else 200

@@ -3,12 +3,14 @@ into households (by 户编号) and checked together. Pure functions, no I/O."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from services.registry.domain.tabular import BY_KEY, COLUMNS, SEPARATORS, Column, clean, code_of
+from services.registry.domain.tabular import BY_KEY, COLUMNS, SEPARATORS, Column, code_of
 from shared.idnumber import InvalidIdNumber, parse_id_number
 from shared.regions import is_region_code
 
@@ -16,6 +18,7 @@ MAX_MEMBERS = 30
 _HOUSEHOLD_NO = re.compile(r"^[0-9A-Za-z_-]{1,40}$")
 _ID_REASONS = {"check_digit": "校验码错误 (check digit)", "birth_date": "出生日期无效 (birth date)"}
 HOUSEHOLD_KEYS = [c.key for c in COLUMNS if c.household_level and c.key != "household_no"]
+MEMBER_ENUMS = ("relation", "labor_ability", "health", "schooling")
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class MemberRow:
     labor_ability: str
     health: str
     schooling: str
-    household: dict[str, object]  # household-level values given on this row
+    household: dict[str, str]  # household-level texts given on this row (not yet parsed)
     id_hash: str = ""
 
 
@@ -53,6 +56,7 @@ class HouseholdDraft:
     row_errors: int = 0  # how many of `errors` come from the rows themselves
     head_hash: str = ""
     already_imported: bool = False
+    prepared: Any = None  # the rows to insert, built before the registry checks
 
     def reset_checks(self) -> None:
         """Forget the registry checks' findings (a batch is retried)."""
@@ -70,6 +74,10 @@ class RowParser:
     def __init__(self, positions: dict[str, int], headers: dict[str, str]) -> None:
         self.positions, self.headers = positions, headers
         self.today = dt.date.today()
+        self.width = max(positions.values()) + 1
+        self.enums = [(BY_KEY[k], positions.get(k)) for k in MEMBER_ENUMS]
+        self.household_cells = [(k, p) for k in HOUSEHOLD_KEYS
+                                if (p := positions.get(k)) is not None]
 
     def label(self, key: str) -> str:
         return self.headers.get(key) or BY_KEY[key].header
@@ -79,32 +87,41 @@ class RowParser:
 
     def cell(self, cells: list[str], key: str) -> str:
         position = self.positions.get(key)
-        return clean(cells[position]) if position is not None and position < len(cells) else ""
+        return cells[position].strip() if position is not None and position < len(cells) else ""
 
     def household_no(self, cells: list[str]) -> str:
         return self.cell(cells, "household_no")
 
     def parse(self, number: int, cells: list[str]) -> tuple[MemberRow | None, list[RowError]]:
+        if len(cells) < self.width:
+            cells = cells + [""] * (self.width - len(cells))
         errors: list[RowError] = []
-        values: dict[str, object] = {}
-        for key in ("relation", "labor_ability", "health", "schooling"):
-            values[key] = self._enum(number, cells, BY_KEY[key], errors)
+        codes = [self._enum(number, cells[p].strip() if p is not None else "", column, errors)
+                 for column, p in self.enums]
         name = self.cell(cells, "name")
         if not name or len(name) > 50:
             errors.append(self.error(number, "name", "required" if not name else "too_long",
                                      "姓名必填且不超过 50 字 (name required, at most 50)"))
         info = self._id_number(number, cells, errors)
-        household = {key: v for key in HOUSEHOLD_KEYS
-                     if (v := self._household_value(number, cells, key, errors)) is not None}
+        household = {key: text for key, p in self.household_cells if (text := cells[p].strip())}
         if errors or info is None:
             return None, errors
-        return MemberRow(row=number, name=name, id_number=info.normalized, sex=info.sex,
-                         birth_date=info.birth_date, household=household,
-                         **{k: str(v) for k, v in values.items()}), []
+        relation, labor_ability, health, schooling = codes
+        return MemberRow(number, name, info.normalized, info.sex, info.birth_date,
+                         str(relation), str(labor_ability), str(health), str(schooling),
+                         household), []
 
-    def _enum(self, number: int, cells: list[str], column: Column,
+    def household_values(self, member: MemberRow, errors: list[RowError]) -> dict[str, object]:
+        """The household-level values of one row, parsed."""
+        values = {}
+        for key, text in member.household.items():
+            value = self._household_value(member.row, text, key, errors)
+            if value is not None:
+                values[key] = value
+        return values
+
+    def _enum(self, number: int, text: str, column: Column,
               errors: list[RowError]) -> str | None:
-        text = self.cell(cells, column.key)
         if not text:
             if column.required:
                 errors.append(self.error(number, column.key, "required", "必填 (required)"))
@@ -129,11 +146,8 @@ class RowParser:
                                      f"身份证号无效：{reason}"))
             return None
 
-    def _household_value(self, number: int, cells: list[str], key: str,
+    def _household_value(self, number: int, text: str, key: str,
                          errors: list[RowError]) -> object | None:
-        text = self.cell(cells, key)
-        if not text:
-            return None
         column = BY_KEY[key]
         if key == "secondary_causes":
             return self._causes(number, text, column, errors)
@@ -217,14 +231,27 @@ def _household_rules(parser: RowParser, draft: HouseholdDraft) -> None:
         draft.errors.append(parser.error(draft.first_row, "household_no", "too_many_members",
                                          f"每户成员不超过 {MAX_MEMBERS} 人 (too many members)"))
         return
-    draft.values = {"status": "poor", "secondary_causes": [], **heads[0].household}
+    head = heads[0]
+    draft.values = {"status": "poor", "secondary_causes": [],
+                    **parser.household_values(head, draft.errors)}
     for key in HOUSEHOLD_KEYS:
-        if BY_KEY[key].required and key not in draft.values:
-            draft.errors.append(parser.error(heads[0].row, key, "required",
+        if BY_KEY[key].required and key not in head.household:
+            draft.errors.append(parser.error(head.row, key, "required",
                                              "户主所在行必填 (required on the head's row)"))
     for member in draft.members:
-        for key, value in member.household.items():
-            if value != draft.values.get(key):
+        if member is head:
+            continue
+        # Only a text that differs from the head's is parsed ("04" equals "低保贫困户").
+        for key, text in member.household.items():
+            if text == head.household.get(key):
+                continue
+            found = len(draft.errors)
+            value = parser.household_values(_only(member, key), draft.errors).get(key)
+            if len(draft.errors) == found and value != draft.values.get(key):
                 draft.errors.append(parser.error(
                     member.row, key, "inconsistent_household",
                     "同户成员的户级信息与户主行不一致 (differs from the head's row)"))
+
+
+def _only(member: MemberRow, key: str) -> MemberRow:
+    return dataclasses.replace(member, household={key: member.household[key]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,7 @@ async def registered_hashes(tx: Tx, hashes: list[str]) -> set[str]:
     if not hashes:
         return set()
     result = await tx.session.execute(
-        sa.select(_MEMBERS.c.id_hash).where(_MEMBERS.c.id_hash.in_(hashes),
+        sa.select(_MEMBERS.c.id_hash).where(_one_of(tx, _MEMBERS.c.id_hash, hashes),
                                             _MEMBERS.c.removed_on.is_(None)))
     return set(result.scalars().all())
 
@@ -63,13 +63,21 @@ async def existing_households(tx: Tx, numbers: list[str]) -> dict[str, ExistingH
         sa.select(h.c.household_no, h.c.created_at, m.c.id_hash)
         .select_from(h.outerjoin(m, sa.and_(m.c.household_id == h.c.id, m.c.relation == "head",
                                             m.c.removed_on.is_(None))))
-        .where(h.c.household_no.in_(numbers)))
+        .where(_one_of(tx, h.c.household_no, numbers)))
     found: dict[str, ExistingHousehold] = {}
     for number, created_at, head_hash in result.all():
         if created_at is not None and created_at.tzinfo is None:
             created_at = created_at.replace(tzinfo=dt.UTC)
         found[number] = ExistingHousehold(created_at, head_hash)
     return found
+
+
+def _one_of(tx: Tx, column: sa.Column, values: list[str]) -> sa.ColumnElement[bool]:
+    """`column = ANY(:array)` on PostgreSQL: one parameter instead of thousands to bind and
+    plan; a plain IN list on SQLite."""
+    if tx.dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(sa.String)))
+    return column.in_(values)
 
 
 async def insert_batch(tx: Tx, rows: BatchRows) -> None:
@@ -81,48 +89,52 @@ async def insert_batch(tx: Tx, rows: BatchRows) -> None:
         driver = raw.driver_connection
         for table, data in tables:
             if data:
-                columns = _copy_columns(table)
-                await driver.copy_records_to_table(
-                    table.name, columns=[c.name for c in columns],
-                    records=[_record(columns, row) for row in data])
+                await driver.copy_records_to_table(table.name, columns=_copy_spec(table)[0],
+                                                   records=_records(table, data))
     else:
         for table, data in tables:
             if data:
                 await tx.session.execute(table.insert(), data)
 
 
-def _copy_columns(table: sa.Table) -> list[sa.Column]:
-    """Every column but an auto-increment key (the outbox id)."""
-    return [c for c in table.columns
-            if not (c.primary_key and c.autoincrement is True and len(table.primary_key) == 1
-                    and isinstance(c.type, sa.Integer | sa.BigInteger))]
+_SPECS: dict[str, tuple[list[str], list[tuple[str, Any]], list[int]]] = {}
 
 
-def _record(columns: list[sa.Column], row: dict[str, Any]) -> tuple:
-    out = []
-    for column in columns:
-        value = row.get(column.name, _MISSING)
-        if value is _MISSING:
-            value = _default(column)
-        if isinstance(column.type, sa.JSON) and value is not None:
-            value = json.dumps(value, ensure_ascii=False)
-        out.append(value)
-    return tuple(out)
+def _copy_spec(table: sa.Table) -> tuple[list[str], list[tuple[str, Any]], list[int]]:
+    """Column names, (name, default) pairs and the positions of JSON columns, once per table.
+    Every column but an auto-increment key (the outbox id)."""
+    if table.name not in _SPECS:
+        columns = [c for c in table.columns
+                   if not (c.primary_key and c.autoincrement is True
+                           and isinstance(c.type, sa.Integer | sa.BigInteger))]
+        _SPECS[table.name] = ([c.name for c in columns], [(c.name, _default(c)) for c in columns],
+                              [i for i, c in enumerate(columns) if isinstance(c.type, sa.JSON)])
+    return _SPECS[table.name]
 
 
-_MISSING = object()
+def _records(table: sa.Table, rows: list[dict[str, Any]]) -> list[tuple]:
+    _, spec, json_positions = _copy_spec(table)
+    records = []
+    for row in rows:
+        values = [row[name] if name in row else default() for name, default in spec]
+        for i in json_positions:
+            if values[i] is not None:
+                values[i] = _JSON(values[i])
+        records.append(tuple(values))
+    return records
 
 
-def _default(column: sa.Column) -> Any:
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+def _default(column: sa.Column) -> Callable[[], Any]:
     """A column's Python-side default, as an INSERT through SQLAlchemy would apply it."""
     default = column.default
-    if default is None:
-        return None
-    if default.is_scalar:
-        return default.arg
-    if default.is_callable:
-        return default.arg(None)
-    return None
+    if default is not None and default.is_scalar:
+        return lambda: default.arg
+    if default is not None and default.is_callable:
+        return lambda: default.arg(None)
+    return lambda: None
 
 
 async def raise_counters(tx: Tx, numbers: dict[str, int]) -> None:

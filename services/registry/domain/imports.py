@@ -10,6 +10,7 @@ skipped and counted as `already_imported`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
@@ -24,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from services.registry.domain import import_store as store
 from services.registry.domain.import_rows import HouseholdDraft, RowError, RowParser, households
 from services.registry.domain.tabular_io import Table
+from shared.crypto import PiiCipher
 from shared.errors import Conflict, Unprocessable
 from shared.events.registry import HouseholdRegistered
 from shared.ids import new_id
@@ -92,22 +94,34 @@ class _Batch:
 
 
 async def import_households(units: Units, *, table: Table, mode: Mode, file_name: str,
-                            scope: str = "", batch_households: int = BATCH_HOUSEHOLDS,
+                            cipher: PiiCipher, scope: str = "",
+                            batch_households: int = BATCH_HOUSEHOLDS,
                             on_progress: Callable[[ImportReport], None] | None = None
                             ) -> ImportReport:
-    """Import every household of `table`; each batch runs in a unit of work from `units`."""
+    """Import every household of `table`; each batch runs in a unit of work from `units`.
+
+    Reading, checking rows and preparing the next batch (hashing, encryption, events) run in
+    a worker thread while the current batch is with the database."""
     report = ImportReport(mode=mode, file_name=file_name)
     context = _Context(started=dt.datetime.now(dt.UTC), scope=scope, import_id=report.import_id)
     parser = RowParser(table.positions, table.headers)
-    for batch in _batches(households(parser, _counted(table, report)), batch_households):
-        outcome = await _run_batch(units, context, batch, strict=mode == "strict")
-        report.imported += outcome.imported
-        report.people += outcome.people
-        report.rejected += outcome.rejected
-        report.already_imported += outcome.already_imported
-        report.add_errors(outcome.errors)
-        if on_progress is not None:
-            on_progress(report)
+    batches = _batches(households(parser, _counted(table, report)), batch_households)
+
+    def produce() -> list[HouseholdDraft] | None:
+        batch = next(batches, None)
+        if batch is not None:
+            prepare_batch(batch, context, cipher)
+        return batch
+
+    pending = asyncio.ensure_future(asyncio.to_thread(produce))
+    try:
+        while (batch := await pending) is not None:
+            pending = asyncio.ensure_future(asyncio.to_thread(produce))
+            _merge(report, await _run_batch(units, context, batch, strict=mode == "strict"))
+            if on_progress is not None:
+                on_progress(report)
+    finally:
+        await asyncio.gather(pending, return_exceptions=True)
     if mode == "strict" and report.rejected:
         raise ImportRejected(report)
     async with units() as tx:
@@ -115,6 +129,14 @@ async def import_households(units: Units, *, table: Table, mode: Mode, file_name
                  after={k: v for k, v in report.body().items() if k != "errors"}
                  | {"file_name": file_name[:200], "error_count": len(report.errors)})
     return report
+
+
+def _merge(report: ImportReport, outcome: _Batch) -> None:
+    report.imported += outcome.imported
+    report.people += outcome.people
+    report.rejected += outcome.rejected
+    report.already_imported += outcome.already_imported
+    report.add_errors(outcome.errors)
 
 
 def _counted(table: Table, report: ImportReport) -> Iterator[tuple[int, list[str]]]:
@@ -169,16 +191,12 @@ async def _import_batch(tx: Tx, context: _Context, batch: list[HouseholdDraft]) 
     outcome = _Batch()
     for draft in batch:
         draft.reset_checks()
-        for member in draft.members:
-            member.id_hash = tx.cipher.blind_index(member.id_number)
-            if member.relation == "head":
-                draft.head_hash = member.id_hash
     await _check_villages(tx, context, batch)
     await _check_numbers(tx, context, batch, outcome)
     await _check_people(tx, batch)
     rows = store.BatchRows()
     numbers: dict[str, int] = {}
-    now = dt.datetime.now(dt.UTC)
+    actor = tx.actor
     for draft in batch:
         if draft.errors:
             outcome.rejected += 1
@@ -186,10 +204,14 @@ async def _import_batch(tx: Tx, context: _Context, batch: list[HouseholdDraft]) 
         elif draft.already_imported:
             outcome.already_imported += 1
         else:
-            _add_household(tx, context, draft, rows, now)
+            household, members, event, audit = draft.prepared
+            rows.households.append(household)
+            rows.members.extend(members)
+            rows.outbox.append(event)
+            rows.audit.append({**audit, "actor": actor})
             _remember_number(draft, numbers)
             outcome.imported += 1
-            outcome.people += len(draft.members)
+            outcome.people += len(members)
     await store.insert_batch(tx, rows)
     await store.raise_counters(tx, numbers)
     return outcome
@@ -254,8 +276,21 @@ async def _check_people(tx: Tx, batch: list[HouseholdDraft]) -> None:
             seen.add(member.id_hash)
 
 
-def _add_household(tx: Tx, context: _Context, draft: HouseholdDraft, rows: store.BatchRows,
-                   now: dt.datetime) -> None:
+def prepare_batch(batch: list[HouseholdDraft], context: _Context, cipher: PiiCipher) -> None:
+    """Blind indexes for the checks, and the rows a household would be stored as."""
+    now = dt.datetime.now(dt.UTC)
+    request_id = request_id_var.get()
+    for draft in batch:
+        for member in draft.members:
+            member.id_hash = cipher.blind_index(member.id_number)
+            if member.relation == "head":
+                draft.head_hash = member.id_hash
+        if not draft.errors:
+            draft.prepared = _rows_of(draft, context, cipher, now, request_id)
+
+
+def _rows_of(draft: HouseholdDraft, context: _Context, cipher: PiiCipher, now: dt.datetime,
+             request_id: str | None) -> tuple[dict, list[dict], dict, dict]:
     values = draft.values
     household_id = new_id()
     household = {
@@ -267,23 +302,21 @@ def _add_household(tx: Tx, context: _Context, draft: HouseholdDraft, rows: store
     }
     members = [{
         "id": new_id(), "household_id": household_id, "name": m.name,
-        "id_cipher": tx.cipher.encrypt(m.id_number), "id_hash": m.id_hash,
+        "id_cipher": cipher.encrypt(m.id_number), "id_hash": m.id_hash,
         "relation": m.relation, "labor_ability": m.labor_ability, "health": m.health,
         "schooling": m.schooling, "sex": m.sex, "birth_date": m.birth_date,
         "removed_on": None, "removed_reason": None, "created_at": now,
     } for m in draft.members]
-    rows.households.append(household)
-    rows.members.extend(members)
-    rows.outbox.append(_event_row(household, members, now))
-    rows.audit.append({
-        "id": new_id(), "at": now, "actor": tx.actor, "action": "household.import",
+    audit = {
+        "id": new_id(), "at": now, "action": "household.import",
         "resource_type": "household", "resource_id": household_id,
-        "region_code": draft.village_code, "before": None, "request_id": request_id_var.get(),
+        "region_code": draft.village_code, "before": None, "request_id": request_id,
         "after": {**{k: v for k, v in household.items() if k not in ("created_at", "updated_at")},
                   "import_id": context.import_id,
                   "members": [{"id": m["id"], "relation": m["relation"],
                                "id_hash": m["id_hash"][:12]} for m in members]},
-    })
+    }
+    return household, members, _event_row(household, members, now), audit
 
 
 def _event_row(household: dict[str, Any], members: list[dict[str, Any]],
@@ -306,7 +339,10 @@ def _event_row(household: dict[str, Any], members: list[dict[str, Any]],
     }
     return {"event_id": event_id, "topic": HouseholdRegistered.topic, "key": household["id"],
             "type": HouseholdRegistered.type, "created_at": now, "published_at": None,
-            "payload": json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))}
+            "payload": _JSON(envelope)}
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 _OWN_SHAPE = re.compile(r"^(\d{12})(\d{5})$")
