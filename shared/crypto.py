@@ -51,6 +51,13 @@ class PiiCipher:
         raw = base64.b64decode(body)
         return self._keys[kid].decrypt(raw[:12], raw[12:], None).decode()
 
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        """Seal arbitrary bytes (e.g. a stored response holding ID numbers)."""
+        return self.encrypt(base64.b64encode(data).decode()).encode()
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        return base64.b64decode(self.decrypt(token.decode()))
+
     def needs_rotation(self, token: str) -> bool:
         return token.split(":", 2)[1] != self.current_id
 

@@ -48,7 +48,9 @@ def configure_logging(level: str = "INFO") -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    root.handlers = [handler]
+    # Replace plain console handlers; keep others (e.g. a test run's capturing handler).
+    root.handlers = [h for h in root.handlers if type(h) is not logging.StreamHandler]
+    root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("aiokafka", "kafka", "sqlalchemy.engine", "uvicorn.access"):
         logging.getLogger(noisy).setLevel("WARNING")

@@ -56,7 +56,7 @@ async def _in_transaction(request: Request, runtime: Any, session: AsyncSession,
         principal = _peek_principal(request)
         if principal is not None:
             digest = idempotency.body_hash(request.method, request.url.path, await request.body())
-            stored = await idempotency.replay(session, runtime.infra.idempotency,
+            stored = await idempotency.replay(session, runtime.infra.idempotency, runtime.cipher,
                                               actor=principal.sub, key=key, digest=digest)
             if stored is not None:
                 return stored
@@ -66,7 +66,8 @@ async def _in_transaction(request: Request, runtime: Any, session: AsyncSession,
         return response
     await tx.flush()
     if key and digest:
-        await idempotency.remember(session, runtime.infra.idempotency, actor=actor(), key=key,
+        await idempotency.remember(session, runtime.infra.idempotency, runtime.cipher,
+                                   actor=actor(), key=key,
                                    digest=digest, method=request.method,
                                    path=request.url.path, response=response)
     try:
@@ -74,7 +75,7 @@ async def _in_transaction(request: Request, runtime: Any, session: AsyncSession,
     except IntegrityError:
         await session.rollback()
         if key and digest:  # a concurrent request with the same key committed first
-            stored = await idempotency.replay(session, runtime.infra.idempotency,
+            stored = await idempotency.replay(session, runtime.infra.idempotency, runtime.cipher,
                                               actor=actor(), key=key, digest=digest)
             if stored is not None:
                 return stored

@@ -65,3 +65,19 @@ async def drop(servers: Servers, name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+async def dump(servers: Servers, name: str) -> bytes:
+    """`pg_dump --data-only` of a test database, as an operator's backup would hold it."""
+    import glob
+    import shutil
+
+    pg_dump = shutil.which("pg_dump") or sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"))[-1]
+    dsn = servers.pg_admin_dsn.rsplit("/", 1)[0] + f"/{name}"
+    proc = await asyncio.create_subprocess_exec(
+        pg_dump, "--data-only", "--no-owner", dsn,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"pg_dump failed: {err.decode()[-500:]}")
+    return out

@@ -23,7 +23,7 @@ from shared.auth import SCOPES, TokenCodec
 from shared.bus import Bus, bus_from_settings
 from shared.service import ServiceRuntime
 from shared.settings import Settings
-from tests.support import databases
+from tests.support import databases, pii
 from tests.support.servers import Servers, new_prefix
 
 JWT_SECRET = "test-secret-for-fupin-tests-only"
@@ -87,7 +87,8 @@ class Platform:
                              background=background)
             await self._stack.enter_async_context(app.router.lifespan_context(app))
             client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                       base_url="http://test")
+                                       base_url="http://test",
+                                       event_hooks={"request": [pii.record_request]})
             await self._stack.enter_async_context(client)
             for name in group:
                 self.apps[name] = app
@@ -119,7 +120,13 @@ class Platform:
         await self._stack.aclose()
         if self.real and self.servers is not None:
             for name in self._databases:
+                pii.LEDGER.scan(await databases.dump(self.servers, name), f"database {name}")
+                pii.LEDGER.databases += 1
                 await databases.drop(self.servers, name)
+        else:
+            for path in sorted(self.tmp_path.glob("*.db*")):
+                pii.LEDGER.scan(path.read_bytes(), f"file {path.name}")
+                pii.LEDGER.databases += path.suffix == ".db"
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0,

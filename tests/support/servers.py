@@ -79,6 +79,54 @@ def new_prefix(kind: str = "t") -> str:
     return prefix
 
 
+def scan_test_events(servers: Servers, scan) -> int:
+    """Feed every record on this session's topics to `scan(value, where)`; return the count."""
+    import asyncio
+    import concurrent.futures
+
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def run() -> int:
+        admin = AIOKafkaAdminClient(bootstrap_servers=servers.kafka_bootstrap)
+        await admin.start()
+        try:
+            topics = [t for t in await admin.list_topics()
+                      if t.split(".", 1)[0] + "." in USED_PREFIXES]
+            described = await admin.describe_topics(topics) if topics else []
+        finally:
+            await admin.close()
+        tps = [TopicPartition(d["topic"], p["partition"]) for d in described
+               for p in d.get("partitions", [])]
+        if not tps:
+            return 0
+        consumer = AIOKafkaConsumer(bootstrap_servers=servers.kafka_bootstrap,
+                                    enable_auto_commit=False)
+        await consumer.start()
+        seen = 0
+        try:
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            pending = {tp for tp in tps if ends[tp] > 0}
+            while pending:
+                batch = await consumer.getmany(timeout_ms=2000, max_records=5000)
+                if not batch:
+                    break
+                for tp, messages in batch.items():
+                    for m in messages:
+                        scan(m.value or b"", f"event on {tp.topic}")
+                        seen += 1
+                    if await consumer.position(tp) >= ends[tp]:
+                        pending.discard(tp)
+        finally:
+            await consumer.stop()
+        return seen
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
+
+
 def delete_test_topics(servers: Servers) -> None:
     """Drop the topics this session created so the broker stays small."""
     import asyncio
