@@ -1,11 +1,13 @@
 """The operator's stack: docker-compose.yml, the Dockerfile and the gateway config.
 
 No Docker engine is needed: these read the files and check what an operator
-relies on (health checks, start order, one database per service, no secrets).
+relies on (health checks, start order, one database per service, no secrets, and the
+Prometheus + Grafana that watch the services).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import xml.etree.ElementTree as ET
@@ -16,11 +18,21 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_SERVICES = ("registry", "monitoring", "funds", "tasks")
-LONG_RUNNING = (*APP_SERVICES, "postgres", "kafka", "gateway")
+LONG_RUNNING = (*APP_SERVICES, "postgres", "kafka", "gateway", "prometheus", "grafana")
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|PII|BLIND_INDEX|_KEY$", re.IGNORECASE)
 INTERPOLATION = re.compile(r"^\$\{[A-Z][A-Z0-9_]*(?::?[?-][^}]*)?\}$")
 URL_CREDENTIALS = re.compile(r"://(?P<user>[^:/@]+):(?P<password>.+)@")
 ALLOWED_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+MONITORING_FILES = (ROOT / "deploy/prometheus", ROOT / "deploy/grafana")
+SECRET_KEY = re.compile(r"pass(word|wd)?$|secret|token|api_?key|credential|private_?key",
+                        re.IGNORECASE)
+DASHBOARD_METRICS = (
+    "fupin_http_requests_total", "fupin_http_request_duration_seconds",
+    "fupin_outbox_backlog", "fupin_outbox_oldest_age_seconds", "fupin_consumer_lag",
+    "fupin_handler_failures_total", "fupin_dead_letters",
+    "fupin_monitoring_open_alerts", "fupin_monitoring_overdue_alerts",
+    "fupin_funds_stagnant_allocations", "fupin_tasks_overdue_tasks",
+)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +79,7 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
 
 
 def test_stack_has_every_service(services):
-    expected = {*APP_SERVICES, "postgres", "kafka", "gateway", "migrate"}
+    expected = {*APP_SERVICES, "postgres", "kafka", "gateway", "migrate", "prometheus", "grafana"}
     assert expected <= set(services), f"missing: {expected - set(services)}"
 
 
@@ -210,10 +222,135 @@ def test_env_example_documents_every_setting():
     for key in ("FUPIN_ENV", "FUPIN_DATA_DIR", "FUPIN_BUS", "FUPIN_KAFKA_BOOTSTRAP",
                 *(f"FUPIN_{n.upper()}_DATABASE_URL" for n in APP_SERVICES),
                 "FUPIN_JWT_SECRET", "FUPIN_PII_KEY", "FUPIN_BLIND_INDEX_KEY",
-                "FUPIN_LOG_LEVEL", "FUPIN_POSTGRES_PASSWORD"):
+                "FUPIN_LOG_LEVEL", "FUPIN_POSTGRES_PASSWORD", "FUPIN_GRAFANA_ADMIN_PASSWORD",
+                "FUPIN_PII_OLD_KEYS"):
         assert re.search(rf"^#?\s*{key}=", text, re.MULTILINE), f"{key} not in .env.example"
     for key in ("FUPIN_JWT_SECRET", "FUPIN_PII_KEY", "FUPIN_BLIND_INDEX_KEY",
-                "FUPIN_POSTGRES_PASSWORD"):
+                "FUPIN_POSTGRES_PASSWORD", "FUPIN_GRAFANA_ADMIN_PASSWORD"):
         value = re.search(rf"^{key}=(.*)$", text, re.MULTILINE)
         assert value, f"{key} must be set (to a placeholder) in .env.example"
         assert "CHANGE-ME" in value[1], f"{key} needs a CHANGE-ME placeholder"
+
+
+# ---- Prometheus and Grafana ---------------------------------------------------------------
+
+
+def mounts(service: dict) -> dict[str, str]:
+    """Bind mounts and volumes of a compose service: container path -> source."""
+    out = {}
+    for volume in service.get("volumes", []):
+        if isinstance(volume, str):
+            source, target = volume.split(":")[:2]
+        else:
+            source, target = volume["source"], volume["target"]
+        out[target] = source
+    return out
+
+
+def load_yaml(path: str) -> dict:
+    return yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def dashboard() -> dict:
+    return json.loads((ROOT / "deploy/grafana/dashboards/fupin.json").read_text(encoding="utf-8"))
+
+
+def panels_of(dashboard: dict) -> list[dict]:
+    out = []
+    for panel in dashboard["panels"]:
+        out.append(panel)
+        out.extend(panel.get("panels", []))  # panels inside collapsed rows
+    return out
+
+
+def test_prometheus_scrapes_every_service(services):
+    prometheus = services["prometheus"]
+    assert prometheus["image"].startswith("prom/prometheus:")
+    config_flag = next(a for a in prometheus["command"] if a.startswith("--config.file="))
+    config_path = config_flag.split("=", 1)[1]
+    assert mounts(prometheus)[config_path] == "./deploy/prometheus/prometheus.yml"
+    assert not mounts(prometheus)["/prometheus"].startswith("."), "metrics need a named volume"
+    assert "--storage.tsdb.path=/prometheus" in prometheus["command"]
+
+    config = load_yaml("deploy/prometheus/prometheus.yml")
+    scraped = set()
+    for job in config["scrape_configs"]:
+        path = job.get("metrics_path", "/metrics")
+        for static in job.get("static_configs", []):
+            scraped |= {(target, path) for target in static["targets"]}
+    for name in APP_SERVICES:
+        assert (f"{name}:8000", "/metrics") in scraped, f"{name} is not scraped"
+
+
+def test_grafana_provisioning_points_at_prometheus(services, dashboard):
+    grafana = services["grafana"]
+    assert grafana["image"].startswith("grafana/grafana:")
+    assert grafana["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    grafana_mounts = mounts(grafana)
+    assert grafana_mounts["/etc/grafana/provisioning"] == "./deploy/grafana/provisioning"
+    assert not grafana_mounts["/var/lib/grafana"].startswith("."), "Grafana needs a named volume"
+
+    sources = load_yaml("deploy/grafana/provisioning/datasources/prometheus.yml")["datasources"]
+    (prometheus,) = [s for s in sources if s["type"] == "prometheus"]
+    assert prometheus["url"] == "http://prometheus:9090"
+    assert prometheus.get("isDefault") is True
+    assert "127.0.0.1:9090:9090" in [str(p) for p in services["prometheus"].get("ports", [])]
+
+    providers = load_yaml("deploy/grafana/provisioning/dashboards/fupin.yml")["providers"]
+    dashboards_dir = providers[0]["options"]["path"]
+    assert grafana_mounts[dashboards_dir] == "./deploy/grafana/dashboards"
+
+    used = {json.dumps(p.get("datasource")) for p in panels_of(dashboard) if p["type"] != "row"}
+    used |= {json.dumps(t.get("datasource")) for p in panels_of(dashboard)
+             for t in p.get("targets", [])}
+    assert used == {json.dumps({"type": "prometheus", "uid": prometheus["uid"]})}, used
+
+
+def test_dashboard_shows_every_metric(dashboard):
+    panels = [p for p in panels_of(dashboard) if p["type"] != "row"]
+    ids = [p["id"] for p in panels_of(dashboard)]
+    assert len(ids) == len(set(ids)), "panel ids must be unique"
+    exprs = " ".join(t["expr"] for p in panels for t in p["targets"])
+    for metric in DASHBOARD_METRICS:
+        assert re.search(rf"\b{metric}(_bucket)?\b", exprs), f"no panel shows {metric}"
+    assert "histogram_quantile(0.5," in exprs and "histogram_quantile(0.99," in exprs
+    for panel in panels:
+        assert panel.get("title") and panel.get("description"), panel.get("title")
+        assert panel["fieldConfig"]["defaults"].get("noValue"), f"{panel['title']}: no noValue"
+
+
+def test_grafana_admin_password_comes_from_env(services):
+    env = environment(services["grafana"])
+    assert env["GF_SECURITY_ADMIN_PASSWORD"].startswith("${FUPIN_GRAFANA_ADMIN_PASSWORD:?")
+    assert env.get("GF_AUTH_ANONYMOUS_ENABLED") == "false"
+
+
+def _secret_literals(node, where: str) -> list[str]:
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "secureJsonData":
+                found.append(f"{where}.{key}")
+            elif SECRET_KEY.search(str(key)) and isinstance(value, str | int) and str(value) \
+                    and not INTERPOLATION.match(str(value)):
+                found.append(f"{where}.{key}")
+            found += _secret_literals(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            found += _secret_literals(item, f"{where}[{i}]")
+    elif isinstance(node, str):
+        creds = URL_CREDENTIALS.search(node)
+        if creds and not INTERPOLATION.match(creds["password"]):
+            found.append(f"{where}: password in a URL")
+    return found
+
+
+def test_no_secret_literal_in_monitoring_files():
+    files = sorted(p for d in MONITORING_FILES for p in d.rglob("*") if p.is_file())
+    assert len(files) >= 4, files
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        leaks = _secret_literals(data, str(path.relative_to(ROOT)))
+        assert not leaks, f"secret literals: {leaks}"
