@@ -187,7 +187,9 @@ def machine() -> str:
     mem = next(line.split(":", 1)[1].strip() for line in Path("/proc/meminfo").read_text()
                .splitlines() if line.startswith("MemTotal"))
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return f"{nproc} CPU ({cpu}), {mem} RAM"
+    load = Path("/proc/loadavg").read_text().split()[0]
+    # The machine is shared (other test suites may run): the load says how busy it was.
+    return f"{nproc} CPU ({cpu}), {mem} RAM, load average {load} at the end"
 
 
 def append_row(figures: str, command: str) -> None:
