@@ -12,11 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "benchmarks.md"
 HEADER = """# Benchmarks
 
-Figures measured by the scripts in `bench/` (run them with `.venv/bin/python bench/<name>.py`).
-Each run appends one row; compare rows of the same machine only.
-
-| date (UTC) | benchmark | machine | command | figures | ratios |
-|---|---|---|---|---|---|
+| date | benchmark | machine | command | figures |
+|---|---|---|---|---|
 """
 
 
@@ -38,7 +35,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} CPU, {memory}, {model}"
+    load = f", load average {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
+    return f"{os.cpu_count()} CPU, {memory}, {model}{load}"
 
 
 def peak_rss_mib() -> float:
@@ -46,10 +44,12 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def append_result(benchmark: str, command: str, figures: str, ratios: str) -> None:
+def append_result(benchmark: str, command: str, figures: str, ratios: str = "") -> None:
+    """One dated row in docs/benchmarks.md (created with its header when missing)."""
     if not RESULTS.exists():
         RESULTS.write_text(HEADER, encoding="utf-8")
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
-    cells = [now, benchmark, machine(), f"`{command}`", figures, ratios]
+    text = f"{figures}; {ratios}" if ratios else figures
+    cells = [now, benchmark, machine(), f"`{command}`", text]
     with RESULTS.open("a", encoding="utf-8") as f:
         f.write("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |\n")
