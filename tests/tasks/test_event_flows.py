@@ -130,7 +130,8 @@ async def test_no_unit_at_all_dead_letters_then_redrives(api):
 
 def _alert(alert_id: str = "fa-1", kind: str = "stagnant", region: str = TOWNSHIP):
     return FundsAlertRaised(alert_id=alert_id, kind=kind, region_code=region,
-                            project_id="proj-1", allocation_id="alloc-1", amount_fen=1_250_000)
+                            project_id="proj-1", allocation_id="alloc-1", amount_fen=1_250_000,
+                            raised_on=dt.date(2030, 2, 1))
 
 
 async def _rects(api):

@@ -8,7 +8,9 @@
   exists. Due `case_task_due_days` (default 15) after the enrolment decision.
 * A funds `stagnant` alert opens a rectification (source `funds_alert`) for the project's
   region, owned by the unit nearest above that region (village, township, county, city,
-  province), due `rectification_due_days` (default 30) after the event.
+  province), due `rectification_due_days` (default 30) after the alert's `raised_on` (or the
+  event's time, as a Beijing date, when absent); the responsible person is `待指定` until the
+  unit names one with `PATCH /rectifications/{id}`.
 
 Both carry a `source_key` (case id, alert id) so a redelivered or re-published fact creates
 nothing new."""

@@ -21,4 +21,5 @@ async def on_case_enrolled(tx: Tx, event: CloudEvent, payload: CaseEnrolled) -> 
 
 @subscription.on(FundsAlertRaised.type)
 async def on_funds_alert(tx: Tx, event: CloudEvent, payload: FundsAlertRaised) -> None:
-    await automation.rectification_for_alert(tx, payload, received_on=today(event.time))
+    opened_on = payload.raised_on or today(event.time)
+    await automation.rectification_for_alert(tx, payload, received_on=opened_on)
