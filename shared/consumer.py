@@ -74,13 +74,62 @@ class EventConsumer:
             await self.consumer.stop()
 
     async def process(self, records: list[Record]) -> None:
-        """Handle a polled batch in order, then commit the offsets it covered."""
+        """Handle a polled batch in order, then commit the offsets it covered.
+
+        The batch is first tried as ONE transaction (inbox rows and effects together); if
+        anything in it fails, it is rolled back and handled event by event, with retries
+        and dead letters, so one bad event costs speed, never correctness."""
+        if len(records) < 2 or not await self._handle_batch(records):
+            for record in records:
+                await self.handle(record)
         positions: dict[tuple[str, int], int] = {}
         for record in records:
-            await self.handle(record)
             positions[(record.topic, record.partition)] = record.offset + 1
         assert self.consumer is not None
         await self.consumer.commit(positions)
+
+    async def _handle_batch(self, records: list[Record]) -> bool:
+        try:
+            events = [CloudEvent.from_bytes(r.value) for r in records]
+        except Exception:
+            return False  # the event-by-event path dead-letters what cannot be parsed
+        work = [(e, self.sub.handlers[e.type]) for e in events if e.type in self.sub.handlers]
+        if not work:
+            return True
+        inbox = self.runtime.infra.inbox
+        try:
+            async with self.runtime.sessionmaker() as session:
+                tx = self.runtime.new_tx(session, actor=f"event:{self.sub.group}")
+                ids = list({e.id for e, _ in work})
+                done = set((await session.execute(sa.select(inbox.c.event_id).where(
+                    inbox.c.consumer_group == self.sub.group, inbox.c.event_id.in_(ids))
+                )).scalars())
+                fresh, seen = [], set(done)
+                for event, handler in work:
+                    if event.id not in seen:
+                        seen.add(event.id)
+                        fresh.append((event, handler))
+                if fresh:
+                    now = dt.datetime.now(dt.UTC)
+                    await session.execute(inbox.insert(), [
+                        {"consumer_group": self.sub.group, "event_id": e.id, "processed_at": now}
+                        for e, _ in fresh])
+                for event, handler in fresh:
+                    token = event_id_var.set(event.id)
+                    try:
+                        await handler(tx, event, event.payload())
+                        await session.flush()  # later events in the batch see this one's rows
+                    finally:
+                        event_id_var.reset(token)
+                await tx.flush()
+                await session.commit()
+        except Exception as exc:
+            log.info("batch of %d fell back to one by one: %s", len(records), type(exc).__name__)
+            return False
+        for event, _ in fresh:
+            EVENTS_HANDLED.labels(self.sub.group, event.type).inc()
+        self.runtime.relay.wake()
+        return True
 
     async def handle(self, record: Record) -> None:
         try:

@@ -62,3 +62,10 @@ Yuan = Annotated[
     WithJsonSchema(_JSON_SCHEMA),
 ]
 """An amount held as fen, read from and written as a yuan string."""
+
+YuanOut = Annotated[
+    int,
+    PlainSerializer(format_yuan, return_type=str, when_used="json"),
+    WithJsonSchema(_JSON_SCHEMA),
+]
+"""For responses built from stored fen: no parsing on the way in (an int here is fen)."""
