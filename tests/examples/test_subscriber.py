@@ -84,6 +84,7 @@ class Topic:
         self.name = prefix + "fupin.registry.households"
         self.group = prefix + "province-subscriber"
         self.db = str(tmp_path / "subscriber.db")
+        self._stores = []
 
     def config(self, **overrides):
         return sub.Config(bootstrap=self.bootstrap, topics=(self.name,), group=self.group,
@@ -122,14 +123,21 @@ class Topic:
         return await asyncio.wait_for(sub.run(self.config(), **kwargs), timeout=60)
 
     def store(self):
-        return sub.Store(self.db)
+        """The subscriber's SQLite file, opened the way the subscriber opens it."""
+        self._stores.append(sub.Store(self.db))
+        return self._stores[-1]
+
+    def close(self) -> None:
+        for store in self._stores:
+            store.close()
 
 
 @pytest.fixture
-async def topic(servers: Servers, tmp_path: Path) -> Topic:
+async def topic(servers: Servers, tmp_path: Path):
     t = Topic(servers, tmp_path)
     await t.create()
-    return t
+    yield t
+    t.close()
 
 
 # ---------------------------------------------------------------- tests
@@ -283,3 +291,30 @@ def test_settings_come_from_arguments_or_the_environment():
     config = sub.config_from(["--bootstrap", "b:1", "--topic", "x", "--topic", "y", "--once"], env)
     assert (config.bootstrap, config.topics, config.once) == ("b:1", ("x", "y"), True)
     assert sub.config_from([], {}).topics == ("fupin.registry.households",)
+
+
+async def test_reads_the_events_fupin_itself_writes(topic: Topic):
+    """The envelope and payload exactly as the services build them (CloudEvent.of), and every
+    type the subscriber knows is one fupin publishes."""
+    from shared.events import registered_types
+    from shared.events.envelope import CloudEvent
+    from shared.events.registry import HouseholdRegistered, MemberFacts
+
+    assert sub.KNOWN_TYPES <= set(registered_types())
+    h = str(uuid.uuid4())
+    payload = HouseholdRegistered(
+        household_id=h, household_no="43090210020100001", region_code=VILLAGE_A, status="poor",
+        attribute="general", identified_year=2016, primary_cause="illness", secondary_causes=[],
+        members=[MemberFacts(member_id=str(uuid.uuid4()), relation="head", labor_ability="normal",
+                             health="healthy", schooling="none", sex="female", birth_year=1949,
+                             id_hash="0" * 64)])
+    event = CloudEvent.of(payload, service="registry", subject=h, region_code=VILLAGE_A)
+    await topic.produce((h.encode(), event.to_bytes()))
+
+    result = await topic.run()
+
+    assert (result.totals.applied, result.totals.poison) == (1, 0)
+    assert topic.store().households_per_region() == {VILLAGE_A: 1}
+    with sqlite3.connect(topic.db) as conn:
+        assert conn.execute("SELECT household_no FROM households").fetchone() == (
+            "43090210020100001",)
