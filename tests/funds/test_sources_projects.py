@@ -193,3 +193,23 @@ async def test_idempotent_source_registration(funds):
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
     assert (await counts(funds))["sources"] == 1
+
+
+class TestProjectAccess:
+    async def test_read_and_approve_outside_region_404(self, funds):
+        project = await new_project(funds, approve=False)
+        other = {"region": "430903", "scopes": ["funds:read", "funds:write"]}
+        assert (await get(funds, f"/projects/{project['id']}", **other)).status_code == 404
+        before = await counts(funds)
+        r = await post(funds, f"/projects/{project['id']}/approve", {}, **other)
+        assert r.status_code == 404 and await counts(funds) == before
+
+    async def test_rollover_bad_inputs(self, funds):
+        await new_project(funds, approve=False, fiscal_year=YEAR)
+        before = await counts(funds)
+        r = await post(funds, "/projects/rollover", {"from_year": YEAR + 1, "region": COUNTY})
+        assert r.status_code == 422 and error_code(r) == "fiscal_year_out_of_range"
+        r = await post(funds, "/projects/rollover", {"from_year": YEAR, "region": "430903"},
+                       region=COUNTY, scopes=["funds:write"])
+        assert r.status_code == 403 and error_code(r) == "region_forbidden"
+        assert await counts(funds) == before
