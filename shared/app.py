@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
@@ -24,6 +25,7 @@ from shared.errors import install_error_handlers
 from shared.events import topics as all_topics
 from shared.events.asyncapi import asyncapi_document
 from shared.logs import configure_logging
+from shared.metrics import DEAD_LETTERS
 from shared.middleware import BodyLimit, RequestContext
 from shared.migrate import upgrade
 from shared.outbox import OutboxRelay
@@ -32,6 +34,7 @@ from shared.settings import Settings, get_settings
 from shared.web import enum_catalog
 
 log = logging.getLogger("fupin.app")
+SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 def create_app(definitions: Sequence[ServiceDefinition], *, settings: Settings | None = None,
@@ -188,6 +191,29 @@ def _operational_routes(app: FastAPI) -> None:
     @app.get("/metrics", tags=["ops"], summary="Prometheus 指标 / metrics")
     async def metrics() -> Response:
         for runtime in app.state.services.values():
-            with contextlib.suppress(Exception):
+            try:
                 await runtime.relay.backlog()
+                await _refresh_gauges(runtime)
+            except Exception:  # a scrape reports what it can; /readyz reports outages
+                log.warning("metrics refresh failed for %s", runtime.name, exc_info=True)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _refresh_gauges(runtime: ServiceRuntime) -> None:
+    """Dead letters and domain gauges come from the database, so they survive restarts."""
+    today = dt.datetime.now(SHANGHAI).date()
+    letters = runtime.infra.dead_letters
+    async with runtime.engine.connect() as conn:
+        parked = (await conn.execute(
+            sa.select(letters.c.consumer_group, sa.func.count())
+            .where(letters.c.redriven_at.is_(None)).group_by(letters.c.consumer_group))).all()
+        for sub in runtime.definition.all_subscriptions():
+            DEAD_LETTERS.labels(sub.group).set(0)
+        for group, count in parked:
+            DEAD_LETTERS.labels(group).set(count)
+        for query in runtime.definition.gauges:
+            rows = (await conn.execute(sa.text(query.sql), {"today": today})).all()
+            query.gauge.clear()
+            for region, value in rows:
+                query.gauge.labels(region).set(value)
+        await conn.rollback()

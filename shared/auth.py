@@ -69,8 +69,9 @@ class TokenCodec:
 
     def verify(self, token: str) -> Principal:
         try:
-            header = jwt.get_unverified_header(token)
-            if header.get("alg") == "RS256" and self._public_key:
+            # With a public key configured only RS256 is accepted: the HS256 secret may be
+            # the development default, and must never be able to sign a production token.
+            if self._public_key:
                 claims = jwt.decode(token, self._public_key, algorithms=["RS256"])
             else:
                 claims = jwt.decode(token, self._secret, algorithms=["HS256"])

@@ -20,3 +20,11 @@ HANDLER_FAILURES = Counter("fupin_handler_failures_total", "Failed event handler
                            ["group", "event_type"])
 EVENTS_HANDLED = Counter("fupin_events_handled_total", "Events handled", ["group", "event_type"])
 DEAD_LETTERS = Gauge("fupin_dead_letters", "Dead letters not yet redriven", ["group"])
+
+MONITORING_OPEN_ALERTS = Gauge("fupin_monitoring_open_alerts", "Open alerts", ["region"])
+MONITORING_OVERDUE_ALERTS = Gauge("fupin_monitoring_overdue_alerts",
+                                  "Open alerts past their due date", ["region"])
+FUNDS_STAGNANT_ALLOCATIONS = Gauge("fupin_funds_stagnant_allocations",
+                                   "Allocations flagged stagnant and still open", ["region"])
+TASKS_OVERDUE_TASKS = Gauge("fupin_tasks_overdue_tasks", "Tasks past due and not completed",
+                            ["region"])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from fastapi import APIRouter
+from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.bus.base import Bus
@@ -32,6 +33,15 @@ class Projection:
 
 
 @dataclass(frozen=True)
+class GaugeQuery:
+    """A domain gauge refreshed at each scrape of /metrics: `sql` returns (region, value)
+    rows and may use `:today` (the Asia/Shanghai date)."""
+
+    gauge: Gauge
+    sql: str
+
+
+@dataclass(frozen=True)
 class ServiceDefinition:
     name: str
     router: APIRouter
@@ -44,6 +54,7 @@ class ServiceDefinition:
     background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
     topics: Sequence[str] = ()
     encrypted_columns: Sequence[tuple[str, str, str]] = ()
+    gauges: Sequence[GaugeQuery] = ()
     """(table, primary-key column, ciphertext column) that `fupin keys rotate` re-encrypts."""
 
     def all_subscriptions(self) -> list[Subscription]:

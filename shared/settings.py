@@ -40,7 +40,6 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = 5
     relay_batch_size: int = 500
     relay_idle_seconds: float = 0.2
-    alert_due_days: int = 15
 
     def database_url(self, service: str) -> str:
         explicit = getattr(self, f"{service}_database_url")
@@ -57,11 +56,14 @@ class Settings(BaseSettings):
         problems = []
         if self.env != "production":
             return problems
-        if self.jwt_secret == DEV_JWT_SECRET and not self.jwt_public_key:
-            problems.append("FUPIN_JWT_SECRET is the development default")
-        if not self.pii_key:
+        if not self.jwt_public_key and (
+                self.jwt_secret == DEV_JWT_SECRET or self.jwt_secret.startswith("CHANGE-ME")
+                or len(self.jwt_secret.encode()) < 32):
+            problems.append("FUPIN_JWT_SECRET is the development default, a placeholder or "
+                            "shorter than 32 bytes")
+        if not self.pii_key or self.pii_key.startswith("CHANGE-ME"):
             problems.append("FUPIN_PII_KEY is not set")
-        if not self.blind_index_key:
+        if not self.blind_index_key or self.blind_index_key.startswith("CHANGE-ME"):
             problems.append("FUPIN_BLIND_INDEX_KEY is not set")
         return problems
 

@@ -9,7 +9,8 @@ from services.monitoring.db.tables import infra, metadata
 from services.monitoring.domain.enums import ALL_ENUMS
 from services.monitoring.events.registry_handlers import household_projection, rules_subscription
 from shared.events.topics import MONITORING_CASES
-from shared.service import ServiceDefinition
+from shared.metrics import MONITORING_OPEN_ALERTS, MONITORING_OVERDUE_ALERTS
+from shared.service import GaugeQuery, ServiceDefinition
 
 router = APIRouter()
 for module in (rules, signals, alerts, cases, sweeps):
@@ -25,4 +26,12 @@ definition = ServiceDefinition(
     projections=(household_projection,),
     subscriptions=(rules_subscription,),
     topics=(MONITORING_CASES,),
+    gauges=(
+        GaugeQuery(MONITORING_OPEN_ALERTS,
+                   "SELECT substr(region_code, 1, 6), COUNT(*) FROM alerts "
+                   "WHERE status = 'open' GROUP BY substr(region_code, 1, 6)"),
+        GaugeQuery(MONITORING_OVERDUE_ALERTS,
+                   "SELECT substr(region_code, 1, 6), COUNT(*) FROM alerts "
+                   "WHERE status = 'open' AND due_on < :today GROUP BY substr(region_code, 1, 6)"),
+    ),
 )

@@ -57,3 +57,57 @@ def test_production_refuses_default_secrets():
     with pytest.raises(SystemExit) as info:
         create_app(definitions(["registry"]), settings=Settings(env="production"))
     assert "FUPIN_JWT_SECRET" in str(info.value)
+
+
+@pytest.mark.parametrize("secret", ["CHANGE-ME-generate-a-random-secret", "short-secret"])
+def test_production_refuses_placeholder_or_short_secrets(secret):
+    from services import definitions
+    from shared.app import create_app
+
+    key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+    with pytest.raises(SystemExit):
+        create_app(definitions(["registry"]), settings=Settings(
+            env="production", jwt_secret=secret, pii_key=key, blind_index_key=key))
+
+
+def test_with_a_public_key_hs256_tokens_are_refused():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from shared.auth import TokenCodec
+    from shared.errors import Unauthorized
+    from shared.settings import DEV_JWT_SECRET
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    codec = TokenCodec(DEV_JWT_SECRET, public_pem)
+    forged = TokenCodec(DEV_JWT_SECRET).mint(sub="x", scopes=["admin"])
+    with pytest.raises(Unauthorized):
+        codec.verify(forged)
+    import jwt
+
+    good = jwt.encode({"sub": "p", "scopes": ["registry:read"], "region": "43"}, private,
+                      algorithm="RS256")
+    assert codec.verify(good).region == "43"
+
+
+async def test_domain_gauges_and_dead_letters_come_from_the_database(platform):
+    from tests.support.db import count
+    from tests.support.factories import household, region_tree
+    from tests.support.platform import eventually
+
+    await platform.start("registry", "monitoring")
+    client = platform.client("registry")
+    await region_tree(client, platform.auth())
+    hid = (await client.post("/api/v1/registry/households", json=household(),
+                             headers=platform.auth())).json()["id"]
+    mon = platform.runtime("monitoring")
+    await eventually(lambda: count(mon, "household_view"))
+    r = await client.post("/api/v1/monitoring/signals", headers=platform.auth(), json={
+        "household_id": hid, "source": "cadre_visit", "kind": "serious_illness",
+        "occurred_on": "2020-01-02"})
+    assert r.status_code == 201, r.text
+    metrics = (await client.get("/metrics")).text
+    assert 'fupin_monitoring_open_alerts{region="430902"} 1.0' in metrics
+    assert 'fupin_dead_letters{group="monitoring.registry"} 0.0' in metrics
