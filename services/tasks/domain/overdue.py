@@ -15,23 +15,25 @@ from shared.tx import Tx
 
 async def emit_overdue(tx: Tx, *, today: dt.date, batch: int = 1000) -> int:
     """Mark up to `batch` newly overdue tasks and emit one event each; return how many."""
-    due = (sa.select(Task.id, Task.region_code, Task.lead_unit_id, Task.due_on)
-           .where(Task.overdue_emitted_at.is_(None), Task.due_on < today,
-                  Task.status.in_(PENDING))
-           .order_by(Task.due_on, Task.id).limit(batch))
+    t = Task.__table__
+    due = (sa.select(t.c.id).where(t.c.overdue_emitted_at.is_(None), t.c.due_on < today,
+                                   t.c.status.in_(PENDING)).limit(batch))
     if tx.dialect == "postgresql":
-        due = due.with_for_update(skip_locked=True)  # two replicas never take the same rows
-    rows = (await tx.session.execute(due)).all()
-    if not rows:
-        return 0
-    now = dt.datetime.now(dt.UTC)
-    await tx.session.execute(sa.update(Task).where(
-        Task.id.in_([r.id for r in rows]), Task.overdue_emitted_at.is_(None))
-        .values(overdue_emitted_at=now).execution_options(synchronize_session=False))
+        # A materialized CTE locks exactly `batch` rows once (an IN (... LIMIT) subquery may be
+        # re-planned as a join); SKIP LOCKED keeps two replicas off the same rows.
+        chosen = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        where = t.c.id == chosen.c.id
+    else:
+        where = t.c.id.in_(due.scalar_subquery())
+    marked = (sa.update(t).where(where, t.c.overdue_emitted_at.is_(None))
+              .values(overdue_emitted_at=dt.datetime.now(dt.UTC))
+              .returning(t.c.id, t.c.region_code, t.c.lead_unit_id, t.c.due_on))
+    rows = sorted((await tx.session.execute(marked)).all(), key=lambda r: (r.due_on, r.id))
     for r in rows:
         tx.emit(TaskOverdue(task_id=r.id, region_code=r.region_code, lead_unit_id=r.lead_unit_id,
                             due_on=r.due_on, detected_on=today),
                 subject=r.id, region_code=r.region_code)
-    tx.audit("task.overdue", "task_batch", rows[0].id, region_code=None,
-             after={"task_ids": [r.id for r in rows], "today": str(today)})
+    if rows:
+        tx.audit("task.overdue", "task_batch", rows[0].id, region_code=None,
+                 after={"task_ids": [r.id for r in rows], "today": str(today)})
     return len(rows)
