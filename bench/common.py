@@ -53,3 +53,69 @@ def append_result(benchmark: str, command: str, figures: str, ratios: str = "") 
     cells = [now, benchmark, machine(), f"`{command}`", text]
     with RESULTS.open("a", encoding="utf-8") as f:
         f.write("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |\n")
+
+
+# --- shared by the pipeline, REST, statistics and scale-out scripts ----------------------
+
+PG_DSN = "postgresql://" + os.environ.get("FUPIN_BENCH_PG", "fupin:fupin@127.0.0.1:55432")
+KAFKA = os.environ.get("FUPIN_BENCH_KAFKA", "127.0.0.1:59092")
+
+
+def load() -> str:
+    """The 1-minute load average now, for the figures (the machine is shared)."""
+    return f"load {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "load ?"
+
+
+def sa_url(database: str) -> str:
+    return PG_DSN.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{database}"
+
+
+async def create_database(prefix: str) -> str:
+    """A fresh database on the shared server (the caller drops it)."""
+    import uuid
+
+    import asyncpg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(PG_DSN + "/postgres")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def drop_database(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_DSN + "/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def delete_topics(prefix: str) -> int:
+    """Delete every topic whose name starts with `prefix` (a benchmark's own prefix)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    if not prefix:
+        raise ValueError("refusing to delete topics without a prefix")
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+        return len(mine)
+    finally:
+        await admin.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile of a list (q in 0..100)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered))) - 1))
+    return ordered[rank]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,10 +114,14 @@ def _copy_spec(table: sa.Table) -> tuple[list[str], list[tuple[str, Any]], list[
 
 
 def _records(table: sa.Table, rows: list[dict[str, Any]]) -> list[tuple]:
-    _, spec, json_positions = _copy_spec(table)
+    names, spec, json_positions = _copy_spec(table)
+    pick = operator.itemgetter(*names)
     records = []
     for row in rows:
-        values = [row[name] if name in row else default() for name, default in spec]
+        try:
+            values = list(pick(row))
+        except KeyError:  # a column the import leaves to its default
+            values = [row[name] if name in row else default() for name, default in spec]
         for i in json_positions:
             if values[i] is not None:
                 values[i] = _JSON(values[i])
