@@ -172,3 +172,32 @@ class TestPartial:
         assert seen == [2, 4, 5]
         assert report.people == 10
         assert await count(rt, "households") == 5
+
+
+class TestSheetLayout:
+    async def test_title_row_above_the_header_and_sheet_row_numbers(self, registry):
+        from openpyxl import Workbook
+
+        from tests.support.p3b_imports import ZH
+
+        data = household_rows(size=2) + household_rows(size=1)
+        data[2]["健康状况"] = "很好"
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.append(["某某县建档立卡贫困户花名册"])
+        sheet.append(ZH + ["联系电话"])
+        for r in data:
+            sheet.append([r[h] for h in ZH] + ["13800000000"])
+        import io
+
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        client, rt = registry.client("registry"), registry.runtime("registry")
+        r = await upload(client, registry.auth(), buffer.getvalue(), name="花名册.xlsx")
+        assert r.status_code == 422
+        assert [(e["row"], e["code"], e["field"]) for e in r.json()["errors"]] == [
+            (5, "invalid_enum", "健康状况")]
+        assert await count(rt, "households") == 0
+        partial = await upload(client, registry.auth(), buffer.getvalue(), name="花名册.xlsx",
+                               mode="partial")
+        assert (partial.json()["imported"], partial.json()["rejected"]) == (1, 1)
