@@ -2,7 +2,7 @@
 
 import json
 
-from tests.support.db import rows
+from tests.support.db import count, rows
 from tests.tasks.helpers import COUNTY, OTHER_COUNTY, TOWNSHIP, VILLAGE
 
 
@@ -70,6 +70,16 @@ class TestCreateTask:
         audit = await rows(api.rt, "SELECT action FROM audit_log WHERE resource_id = :i",
                            i=task["id"])
         assert [a.action for a in audit] == ["task.create"]
+
+    async def test_idempotency_key_replays_the_first_response(self, api):
+        lead = await api.unit()
+        headers = {**api.auth(), "Idempotency-Key": "task-1"}
+        first = await api.post("/tasks", _body(lead["id"]), headers=headers, status=201)
+        again = await api.post("/tasks", _body(lead["id"]), headers=headers, status=201)
+        assert again.json() == first.json()
+        assert await count(api.rt, "tasks") == 1
+        await api.rejected("/tasks", _body(lead["id"], title="别的任务"), headers=headers,
+                           status=422, code="idempotency_key_reused")
 
     async def test_township_unit_may_serve_a_village_task(self, api):
         unit = await api.unit("某镇人民政府", TOWNSHIP)
@@ -146,6 +156,8 @@ class TestLifeCycle:
         assert got["overdue"] is True  # 2020-06-30 has passed
         await api.post(f"/tasks/{tid}/progress", {"note": "完成", "value": 35,
                                                   "reported_on": "2020-07-02"}, status=201)
+        reports = (await api.get(f"/tasks/{tid}/progress")).json()
+        assert [(x["note"], x["value"]) for x in reports] == [("完成路基", 14), ("完成", 35)]
         done = (await api.post(f"/tasks/{tid}/complete", {"evidence": "验收报告",
                                                           "completed_on": "2020-07-03"},
                                status=200)).json()

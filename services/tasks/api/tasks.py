@@ -101,6 +101,15 @@ async def report_progress(task_id: str, body: ProgressCreate, tx: TxDep, princip
     return ProgressRead.model_validate(report, from_attributes=True)
 
 
+@router.get("/tasks/{task_id}/progress", response_model=list[ProgressRead],
+            summary="进度报告列表 / progress reports of a task")
+async def list_progress(task_id: str, tx: TxDep, principal: Reader) -> list[ProgressRead]:
+    task = await tasks.get_task(tx, task_id)
+    principal.ensure_visible(task.region_code, "任务")
+    return [ProgressRead.model_validate(r, from_attributes=True)
+            for r in await tasks.progress_reports(tx, task_id)]
+
+
 @router.post("/tasks/{task_id}/complete", response_model=TaskRead,
              summary="完成任务 / complete a task (evidence required)")
 async def complete_task(task_id: str, body: CompleteBody, tx: TxDep, principal: Writer,

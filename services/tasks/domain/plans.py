@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from services.tasks.db.tables import Official, Plan, Task, Unit
 from services.tasks.domain import tasks as task_rules
 from services.tasks.domain.plan_import import ExtractedTask, Unplaced, extract_plan
+from shared.db import insert_ignore
 from shared.errors import NotFound, Unprocessable
 from shared.ids import new_id
 from shared.tx import Tx
@@ -73,7 +74,9 @@ async def import_plan(tx: Tx, *, text: str, region_code: str, document_no: str |
     placeable: list[tuple[ExtractedTask, dt.date]] = []
     for item in extracted.tasks:
         due_on = item.due_on or dt.date(issued_on.year, 12, 31)
-        if item.lead_units and due_on < issued_on:
+        if any(len(n) > 100 for n in (*item.lead_units, *item.cooperating_units)):
+            unplaced.append(Unplaced(item.line, item.title, "unit_name_too_long"))
+        elif item.lead_units and due_on < issued_on:
             unplaced.append(Unplaced(item.line, item.title, "due_before_issue"))
         elif item.lead_units:
             placeable.append((item, due_on))
@@ -119,13 +122,16 @@ async def _ensure_units(tx: Tx, names: list[str], region_code: str,
         Unit.region_code == region_code, Unit.name.in_(names)))).all())
     missing = [n for n in names if n not in found]
     if missing:
-        rows = [{"id": new_id(), "name": n[:100], "region_code": region_code,
+        rows = [{"id": new_id(), "name": n, "region_code": region_code,
                  "created_at": dt.datetime.now(dt.UTC)} for n in missing]
-        await tx.session.execute(sa.insert(Unit), rows)
+        # a concurrent import may create the same name first: keep its row, not a 500
+        await tx.session.execute(insert_ignore(tx.dialect, Unit.__table__, rows))
+        found = dict((await tx.session.execute(sa.select(Unit.name, Unit.id).where(
+            Unit.region_code == region_code, Unit.name.in_(names)))).all())
         for row in rows:
-            found[row["name"]] = row["id"]
-            tx.audit("unit.create", "unit", row["id"], region_code=region_code,
-                     after={"id": row["id"], "name": row["name"], "source": "plan_import"})
+            if found.get(row["name"]) == row["id"]:
+                tx.audit("unit.create", "unit", row["id"], region_code=region_code,
+                         after={"id": row["id"], "name": row["name"], "source": "plan_import"})
         result.units_created = missing
     return found
 

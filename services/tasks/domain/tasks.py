@@ -122,6 +122,12 @@ async def report_progress(tx: Tx, *, task: Task, note: str, value: float | None,
     return report
 
 
+async def progress_reports(tx: Tx, task_id: str) -> list[ProgressReport]:
+    return list((await tx.session.execute(
+        sa.select(ProgressReport).where(ProgressReport.task_id == task_id)
+        .order_by(ProgressReport.reported_on, ProgressReport.id))).scalars())
+
+
 async def complete_task(tx: Tx, *, task: Task, evidence: str,
                         completed_on: dt.date | None = None) -> Task:
     if task.status == TaskStatus.cancelled.value:
