@@ -38,6 +38,8 @@ async def test_scoreboard(api):
         "average_days_late": 5.0}
     assert board[health["id"]]["average_days_late"] is None
     assert board[health["id"]]["completion_rate"] == 0.0
+    assert r.json()["totals"] == {"total": 5, "completed": 2, "verified": 1, "overdue": 1,
+                                  "completion_rate": 0.4, "average_days_late": 5.0}
     village = await api.get("/scoreboard", params={"region": VILLAGE})
     assert [(row["unit_name"], row["total"]) for row in village.json()["items"]] == [
         ("区交通局", 1)]
@@ -63,3 +65,4 @@ async def test_xlsx_export(api):
     assert values[1][:4] == ("单位ID", "单位", "区划代码", "任务总数")
     by_name = {row[1]: row for row in values[2:]}
     assert by_name["区交通局"][3:9] == (4, 2, 1, 1, 0.5, 5.0)
+    assert by_name["合计"][3:9] == (5, 2, 1, 1, 0.4, 5.0)

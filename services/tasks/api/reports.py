@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import Path, Query, Response
 
-from services.tasks.api.schemas import RuleBody, RuleRead, Scoreboard, ScoreRow
+from services.tasks.api.schemas import RuleBody, RuleRead, Scoreboard, ScoreRow, ScoreTotals
 from services.tasks.domain import rules, scoreboard
 from services.tasks.domain.calendar import today
 from shared.auth import Principal, require
@@ -26,11 +26,14 @@ async def get_scoreboard(tx: TxDep, principal: Reader,
                          format: Literal["json", "xlsx"] = "json") -> Scoreboard | Response:
     scope, as_of = principal.narrow(region), today()
     rows = await scoreboard.scoreboard(tx, region=scope, today=as_of)
+    totals = await scoreboard.region_totals(tx, region=scope, today=as_of)
     if format == "xlsx":
-        return Response(scoreboard.to_xlsx(rows, region=scope, today=as_of), media_type=XLSX,
+        return Response(scoreboard.to_xlsx(rows, totals, region=scope, today=as_of),
+                        media_type=XLSX,
                         headers={"Content-Disposition":
                                  f'attachment; filename="scoreboard-{scope or "all"}.xlsx"'})
-    return Scoreboard(region=scope, as_of=as_of, items=[ScoreRow(**r) for r in rows])
+    return Scoreboard(region=scope, as_of=as_of, items=[ScoreRow(**r) for r in rows],
+                      totals=ScoreTotals(**totals))
 
 
 @router.put("/rules/{year}", response_model=RuleRead,

@@ -212,10 +212,7 @@ class Coverage(BaseModel):
     uncovered: int = Field(description="of those, how many have no paired official")
 
 
-class ScoreRow(BaseModel):
-    unit_id: str
-    unit_name: str
-    region_code: str
+class ScoreTotals(BaseModel):
     total: int
     completed: int
     verified: int
@@ -224,10 +221,17 @@ class ScoreRow(BaseModel):
     average_days_late: float | None
 
 
+class ScoreRow(ScoreTotals):
+    unit_id: str
+    unit_name: str
+    region_code: str
+
+
 class Scoreboard(BaseModel):
     region: str
     as_of: dt.date
     items: list[ScoreRow]
+    totals: ScoreTotals = Field(description="the same figures over the whole region")
 
 
 class RuleBody(Strict):

@@ -22,32 +22,49 @@ HEADERS = ("单位ID", "单位", "区划代码", "任务总数", "已完成", "�
            "平均逾期天数")
 
 
-async def scoreboard(tx: Tx, *, region: str, today: dt.date) -> list[dict]:
+def _measures(today: dt.date) -> list:
     done = Task.status.in_(DONE)
-    query = (sa.select(
-        Unit.id, Unit.name, Unit.region_code,
+    return [
         sa.func.count(Task.id).label("total"),
         sa.func.count(Task.id).filter(done).label("completed"),
         sa.func.count(Task.id).filter(Task.status == TaskStatus.verified.value).label("verified"),
         sa.func.count(Task.id).filter(Task.status.in_(PENDING), Task.due_on < today)
         .label("overdue"),
-        sa.func.avg(sa.case((done, Task.days_late))).label("avg_late"))
-        .join(Task, Task.lead_unit_id == Unit.id)
-        .where(Task.region_code.startswith(region), Task.status != TaskStatus.cancelled.value)
-        .group_by(Unit.id, Unit.name, Unit.region_code).order_by(Unit.region_code, Unit.name))
-    out = []
-    for row in (await tx.session.execute(query)).all():
-        out.append({
-            "unit_id": row.id, "unit_name": row.name, "region_code": row.region_code,
-            "total": row.total, "completed": row.completed, "verified": row.verified,
-            "overdue": row.overdue,
-            "completion_rate": round(row.completed / row.total, 4) if row.total else 0.0,
-            "average_days_late": None if row.avg_late is None else round(float(row.avg_late), 2),
-        })
-    return out
+        sa.func.avg(sa.case((done, Task.days_late))).label("avg_late"),
+    ]
 
 
-def to_xlsx(rows: list[dict], *, region: str, today: dt.date) -> bytes:
+def _figures(row) -> dict:
+    return {
+        "total": row.total, "completed": row.completed, "verified": row.verified,
+        "overdue": row.overdue,
+        "completion_rate": round(row.completed / row.total, 4) if row.total else 0.0,
+        "average_days_late": None if row.avg_late is None else round(float(row.avg_late), 2),
+    }
+
+
+def _in_region(query: sa.Select, region: str) -> sa.Select:
+    return query.where(Task.region_code.startswith(region),
+                       Task.status != TaskStatus.cancelled.value)
+
+
+async def scoreboard(tx: Tx, *, region: str, today: dt.date) -> list[dict]:
+    """One row per lead unit of the region's tasks."""
+    query = _in_region(sa.select(Unit.id, Unit.name, Unit.region_code, *_measures(today))
+                       .join(Task, Task.lead_unit_id == Unit.id), region)
+    query = query.group_by(Unit.id, Unit.name, Unit.region_code).order_by(Unit.region_code,
+                                                                          Unit.name)
+    return [{"unit_id": row.id, "unit_name": row.name, "region_code": row.region_code,
+             **_figures(row)} for row in (await tx.session.execute(query)).all()]
+
+
+async def region_totals(tx: Tx, *, region: str, today: dt.date) -> dict:
+    """The same figures over every task of the region."""
+    row = (await tx.session.execute(_in_region(sa.select(*_measures(today)), region))).one()
+    return _figures(row)
+
+
+def to_xlsx(rows: list[dict], totals: dict, *, region: str, today: dt.date) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
@@ -57,6 +74,7 @@ def to_xlsx(rows: list[dict], *, region: str, today: dt.date) -> bytes:
     sheet.append(list(HEADERS))
     for row in rows:
         sheet.append([row[c] for c in COLUMNS])
+    sheet.append(["", "合计", region, *(totals[c] for c in COLUMNS[3:])])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
