@@ -164,3 +164,26 @@ async def test_replay_rebuilds_the_projection(both):
     found = {r.household_id: r.status for r in
              await rows(api.rt, "SELECT household_id, status FROM household_view")}
     assert found == {first: "poor", second: "exited"}
+
+
+async def test_fupin_replay_tasks_command(both, monkeypatch, capsys):
+    import asyncio
+
+    from shared.cli import main as fupin
+
+    api = both
+    hid = await _register(api)
+    await _status(api, hid, "poor")
+    async with api.rt.sessionmaker() as session:
+        await session.execute(sa.text("DELETE FROM household_view"))
+        await session.commit()
+    settings = await api.p.settings()
+    env = {"FUPIN_TASKS_DATABASE_URL": api.p.database_urls["tasks"],
+           "FUPIN_DATA_DIR": str(settings.data_dir), "FUPIN_TOPIC_PREFIX": api.p.prefix,
+           "FUPIN_BUS": settings.bus, "FUPIN_KAFKA_BOOTSTRAP": settings.kafka_bootstrap}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert await asyncio.to_thread(fupin, ["replay", "tasks"]) == 0
+    assert "household_view" in capsys.readouterr().out
+    found = await rows(api.rt, "SELECT household_id, status FROM household_view")
+    assert [(r.household_id, r.status) for r in found] == [(hid, "poor")]

@@ -9,7 +9,6 @@ from fastapi import Query
 from services.tasks.api.schemas import OfficialCreate, OfficialRead, UnitCreate, UnitRead
 from services.tasks.domain import units
 from shared.auth import Principal, require
-from shared.errors import Unprocessable
 from shared.web import Page, PageDep, TxDep, page_of, service_router
 
 router = service_router("tasks", tags=["tasks: units 单位与干部"])
@@ -49,9 +48,7 @@ async def list_units(tx: TxDep, principal: Reader, page: PageDep,
 @router.post("/officials", status_code=201, response_model=OfficialRead,
              summary="新建干部 / create an official")
 async def create_official(body: OfficialCreate, tx: TxDep, principal: Writer) -> OfficialRead:
-    unit = await tx.session.get(units.Unit, body.unit_id)
-    if unit is None:
-        raise Unprocessable("unknown_unit", "单位不存在 (unknown unit)", field="unit_id")
+    unit = await units.known_unit(tx, body.unit_id)
     principal.ensure_writable(unit.region_code)
     official = await units.create_official(tx, name=body.name, title=body.title,
                                            unit_id=body.unit_id)

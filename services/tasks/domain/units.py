@@ -48,10 +48,16 @@ async def list_units(tx: Tx, *, region: str, limit: int, after: str | None) -> l
     return list((await tx.session.execute(query.limit(limit + 1))).scalars())
 
 
-async def create_official(tx: Tx, *, name: str, title: str | None, unit_id: str) -> Official:
+async def known_unit(tx: Tx, unit_id: str, *, field: str = "unit_id") -> Unit:
+    """The unit a body refers to: 422 `unknown_unit` when there is none."""
     unit = await tx.session.get(Unit, unit_id)
     if unit is None:
-        raise Unprocessable("unknown_unit", "单位不存在 (unknown unit)", field="unit_id")
+        raise Unprocessable("unknown_unit", "单位不存在 (unknown unit)", field=field)
+    return unit
+
+
+async def create_official(tx: Tx, *, name: str, title: str | None, unit_id: str) -> Official:
+    unit = await known_unit(tx, unit_id)
     official = Official(id=new_id(), name=name, title=title, unit_id=unit.id,
                         region_code=unit.region_code)
     tx.session.add(official)
