@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -50,6 +51,7 @@ class EventConsumer:
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
         self.consumer: Consumer | None = None
+        self._lag_reported = 0.0
 
     async def run_forever(self) -> None:
         while True:
@@ -109,6 +111,7 @@ class EventConsumer:
                     if event.id not in seen:
                         seen.add(event.id)
                         fresh.append((event, handler))
+                emitted = False
                 if fresh:
                     now = dt.datetime.now(dt.UTC)
                     await session.execute(inbox.insert(), [
@@ -121,6 +124,7 @@ class EventConsumer:
                         await session.flush()  # later events in the batch see this one's rows
                     finally:
                         event_id_var.reset(token)
+                emitted = bool(tx.events)
                 await tx.flush()
                 await session.commit()
         except Exception as exc:
@@ -128,7 +132,8 @@ class EventConsumer:
             return False
         for event, _ in fresh:
             EVENTS_HANDLED.labels(self.sub.group, event.type).inc()
-        self.runtime.relay.wake()
+        if emitted:  # a batch that emitted nothing leaves the relay asleep (one query less)
+            self.runtime.relay.wake()
         return True
 
     async def handle(self, record: Record) -> None:
@@ -205,9 +210,12 @@ class EventConsumer:
         log.error("event dead-lettered after %d attempts", attempts,
                   extra={"event_type": event.type if event else None, "topic": record.topic})
 
-    async def _report_lag(self) -> None:
-        if self.consumer is None:
+    async def _report_lag(self, every: float = 5.0) -> None:
+        """At most every `every` seconds: on Kafka each report asks the group coordinator
+        once per partition, which after every small batch cost more than the batch."""
+        if self.consumer is None or time.monotonic() - self._lag_reported < every:
             return
+        self._lag_reported = time.monotonic()
         try:
             for (topic, partition), lag in (await self.consumer.lag()).items():
                 CONSUMER_LAG.labels(self.sub.group, topic, str(partition)).set(lag)
