@@ -1,0 +1,231 @@
+"""Benchmark of the registry statistics for a province of 10^6 people (issue 7, item 5).
+
+    .venv/bin/python bench/registry_stats.py [--households 290000 --people 1000000]
+
+Bulk-fills a fresh, migrated registry database by COPY (no domain logic: the import
+benchmark measures that): one province (43), 10 cities, 60 counties, 600 townships, 7,200
+villages (20 % poor villages, with their registered population), ~290,000 households (25 %
+poor, 70 % exited, 5 % relapsed; three attributes, twelve causes) and 10^6 members (2 %
+removed). Then times the registry's own `search.stats` domain function - what
+`GET /api/v1/registry/stats?region=` runs, in one transaction - for the province and for one
+county (median and max of repeated runs, after one warm-up), and `EXPLAIN ANALYZE`-style
+timings of its two queries for the explanation. Goal ≤ 200 ms.
+
+Creates and drops its own database; appends a row to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import (  # noqa: E402
+    PG_DSN,
+    append_result,
+    create_database,
+    drop_database,
+    load,
+    sa_url,
+)
+
+CAUSES = ["illness", "disability", "education", "disaster", "lack_land", "lack_water",
+          "lack_skills", "lack_labor", "lack_capital", "poor_transport", "low_motivation",
+          "other"]
+RELATIONS = ["head", "spouse", "child", "parent", "grandchild", "sibling", "other"]
+
+
+def plan() -> tuple[list[tuple], list[str]]:
+    """Region rows (code, name, level, parent, is_poor_village, population) and villages."""
+    rng = random.Random(1)
+    now = dt.datetime.now(dt.UTC)
+    rows = [("43", "湖南省", "province", None, False, None, now)]
+    villages = []
+    for c in range(1, 11):
+        city = f"43{c:02d}"
+        rows.append((city, f"市{c}", "city", "43", False, None, now))
+        for k in range(1, 7):
+            county = f"{city}{k:02d}"
+            rows.append((county, f"县{county}", "county", city, False, None, now))
+            for t in range(10):
+                town = f"{county}{100 + t:03d}"
+                rows.append((town, f"镇{town}", "township", county, False, None, now))
+                for v in range(12):
+                    code = f"{town}{201 + v:03d}"
+                    villages.append(code)
+                    rows.append((code, f"村{code}", "village", town, rng.random() < 0.2,
+                                 rng.randrange(600, 3000), now))
+    return rows, villages
+
+
+async def fill(database: str, households: int, people: int) -> dict:
+    rng = random.Random(7)
+    regions, villages = plan()
+    now = dt.datetime.now(dt.UTC)
+    conn = await asyncpg.connect(f"{PG_DSN}/{database}")
+    started = time.perf_counter()
+    try:
+        await conn.copy_records_to_table(
+            "regions", records=[(*r[:5], r[5], 1, r[6]) for r in regions],
+            columns=["code", "name", "level", "parent_code", "is_poor_village", "population",
+                     "version", "created_at"])
+        # Members per household: the first `people - households` extra members spread
+        # so that the total is exactly `people`.
+        extra = people - households
+        per = [1 + extra // households + (1 if i < extra % households else 0)
+               for i in range(households)]
+        person = 0
+        chunk_h, chunk_m = [], []
+        for i in range(households):
+            hid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            village = villages[i % len(villages)]
+            r = rng.random()
+            status = "poor" if r < 0.25 else "relapsed" if r < 0.30 else "exited"
+            chunk_h.append((hid, f"{village}{i:06d}", village, status,
+                            rng.choice(("general", "general", "dibao", "tekun")),
+                            rng.randrange(2014, 2021), rng.choice(CAUSES), "[]", 1, now, now))
+            for k in range(per[i]):
+                removed = rng.random() < 0.02
+                chunk_m.append((str(uuid.UUID(int=rng.getrandbits(128), version=4)), hid,
+                                f"成员{person}", "v1:bench", f"{person:064x}",
+                                "head" if k == 0 else rng.choice(RELATIONS[1:]),
+                                "normal", "healthy", "none", "male" if k % 2 else "female",
+                                dt.date(1950 + person % 60, 1 + person % 12, 1 + person % 28),
+                                dt.date(2022, 1, 1) if removed else None,
+                                "moved_out" if removed else None, now))
+                person += 1
+            if len(chunk_m) >= 100_000 or i == households - 1:
+                await conn.copy_records_to_table(
+                    "households", records=chunk_h,
+                    columns=["id", "household_no", "region_code", "status", "attribute",
+                             "identified_year", "primary_cause", "secondary_causes", "version",
+                             "created_at", "updated_at"])
+                await conn.copy_records_to_table(
+                    "members", records=chunk_m,
+                    columns=["id", "household_id", "name", "id_cipher", "id_hash", "relation",
+                             "labor_ability", "health", "schooling", "sex", "birth_date",
+                             "removed_on", "removed_reason", "created_at"])
+                chunk_h, chunk_m = [], []
+        await conn.execute("VACUUM ANALYZE households")
+        await conn.execute("VACUUM ANALYZE members")
+        await conn.execute("ANALYZE regions")
+    finally:
+        await conn.close()
+    return {"households": households, "people": person, "villages": len(villages),
+            "fill_s": time.perf_counter() - started}
+
+
+async def time_stats(runtime, region: str, runs: int) -> dict:
+    from services.registry.domain import search
+
+    async def once() -> tuple[float, dict]:
+        started = time.perf_counter()
+        async with runtime.sessionmaker() as session:
+            tx = runtime.new_tx(session, actor="bench")
+            result = await search.stats(tx, region=region)
+            await session.rollback()
+        return (time.perf_counter() - started) * 1000, result
+
+    _, result = await once()  # warm-up (connection, statement cache)
+    times = [(await once())[0] for _ in range(runs)]
+    return {"region": region, "median_ms": statistics.median(times), "max_ms": max(times),
+            "households": result["households"]["total"], "people": result["people"]["total"],
+            "villages_listed": len(result["villages"]), "runs": runs, "load": load()}
+
+
+async def explain(database: str, region: str) -> dict:
+    """Server-side execution time of the two statements stats() runs (for the report)."""
+    like = f"{region}%"
+    conn = await asyncpg.connect(f"{PG_DSN}/{database}")
+    try:
+        out = {}
+        for name, sql in {
+            "tally": (
+                "SELECT h.status, h.attribute, h.primary_cause, count(*), coalesce(sum(s.n), 0) "
+                "FROM households h LEFT JOIN (SELECT household_id, count(*) AS n FROM members "
+                "WHERE removed_on IS NULL AND household_id IN (SELECT id FROM households "
+                "WHERE region_code LIKE $1) GROUP BY household_id) s ON s.household_id = h.id "
+                "WHERE h.region_code LIKE $1 GROUP BY 1, 2, 3"),
+            "villages": (
+                "SELECT r.code FROM regions r LEFT JOIN (SELECT h.region_code AS code, "
+                "count(m.id) AS poor_people FROM households h JOIN members m ON "
+                "m.household_id = h.id WHERE h.status IN ('poor', 'relapsed') AND "
+                "m.removed_on IS NULL AND h.region_code LIKE $1 GROUP BY h.region_code) p "
+                "ON p.code = r.code WHERE r.level = 'village' AND r.code LIKE $1 AND "
+                "(r.is_poor_village OR p.poor_people IS NOT NULL)"),
+        }.items():
+            plan_rows = await conn.fetch("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, like)
+            doc = json.loads(plan_rows[0][0])[0]
+            out[name] = round(doc["Execution Time"], 1)
+        return out
+    finally:
+        await conn.close()
+
+
+async def run(args) -> dict:
+    from services.registry.service import definition
+    from shared.runtime import open_runtime
+    from shared.settings import Settings
+
+    database = await create_database("bench_regstats")
+    try:
+        settings = Settings(registry_database_url=sa_url(database), bus="embedded",
+                            data_dir=Path(tempfile.mkdtemp()), log_level="WARNING")
+        async with open_runtime(definition, settings) as runtime:
+            out = {"fill": await fill(database, args.households, args.people)}
+            print(json.dumps(out["fill"]), flush=True)
+            out["province"] = await time_stats(runtime, "43", args.runs)
+            print(json.dumps(out["province"]), flush=True)
+            out["county"] = await time_stats(runtime, "430102", args.runs * 3)
+            print(json.dumps(out["county"]), flush=True)
+        out["explain_province_ms"] = await explain(database, "43")
+        return out
+    finally:
+        await drop_database(database)
+
+
+def record(command: str, out: dict) -> str:
+    f, p, c = out["fill"], out["province"], out["county"]
+    e = out["explain_province_ms"]
+    figures = (f"registry COPY-filled with {f['households']:,} households / {f['people']:,} "
+               f"people in {f['villages']:,} villages ({f['fill_s']:.0f} s); "
+               f"`search.stats` (GET /registry/stats) province 43: **median {p['median_ms']:.0f} "
+               f"ms** (max {p['max_ms']:.0f}, {p['runs']} runs; server time of its statements: "
+               f"tally {e['tally']:.0f} ms, village incidence {e['villages']:.0f} ms) "
+               f"({p['load']}); county 430102 ({c['households']:,} households): **median "
+               f"{c['median_ms']:.1f} ms** (max {c['max_ms']:.1f}, {c['runs']} runs) "
+               f"({c['load']})")
+    ratios = (f"province {p['median_ms'] / 200:.0%} of the 200 ms goal, county "
+              f"{c['median_ms'] / 200:.0%}")
+    append_result("registry statistics, 10^6 people", command, figures, ratios)
+    return figures + "; " + ratios
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=290_000)
+    parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    out = asyncio.run(run(args))
+    print(json.dumps(out, indent=1))
+    if not args.no_record:
+        print(record("python bench/registry_stats.py " + " ".join(sys.argv[1:]), out))
+
+
+if __name__ == "__main__":
+    main()
