@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import sqlalchemy as sa
 from fastapi import FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.audit import audit_router
@@ -28,6 +28,7 @@ from shared.logs import configure_logging
 from shared.metrics import DEAD_LETTERS
 from shared.middleware import BodyLimit, RequestContext
 from shared.migrate import upgrade
+from shared.openapi import problem_openapi
 from shared.outbox import OutboxRelay
 from shared.service import ServiceDefinition, ServiceRuntime
 from shared.settings import Settings, get_settings
@@ -89,6 +90,7 @@ def create_app(definitions: Sequence[ServiceDefinition], *, settings: Settings |
     app.state.services = {}
     app.state.tokens = TokenCodec(settings.jwt_secret, settings.jwt_public_key)
     install_error_handlers(app)
+    app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     for d in definitions:
         app.include_router(d.router)
         app.include_router(audit_router(d))
@@ -171,7 +173,8 @@ def _operational_routes(app: FastAPI) -> None:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"], summary="数据库与事件总线可用 / dependencies reachable")
+    @app.get("/readyz", tags=["ops"], summary="数据库与事件总线可用 / dependencies reachable",
+             responses={503: {"description": "数据库或事件总线不可用 / a dependency is down"}})
     async def readyz() -> JSONResponse:
         checks: dict[str, str] = {}
         for name, runtime in app.state.services.items():
@@ -188,7 +191,10 @@ def _operational_routes(app: FastAPI) -> None:
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
                             status_code=200 if ok else 503)
 
-    @app.get("/metrics", tags=["ops"], summary="Prometheus 指标 / metrics")
+    @app.get("/metrics", tags=["ops"], summary="Prometheus 指标 / metrics",
+             response_class=PlainTextResponse,
+             responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {
+                 "schema": {"type": "string"}}}}})
     async def metrics() -> Response:
         for runtime in app.state.services.values():
             try:

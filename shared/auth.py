@@ -9,7 +9,7 @@ from typing import Annotated
 import jwt
 from fastapi import Depends, Request
 
-from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.errors import Forbidden, NotFound, Unauthorized, Unprocessable
 from shared.regions import is_region_prefix, within
 
 SCOPES = (
@@ -46,6 +46,10 @@ class Principal:
         """The effective region filter: the caller's scope, narrowed by a requested prefix."""
         if region is None or region == "":
             return self.region
+        if not is_region_prefix(region):
+            raise Unprocessable("invalid_region_code",
+                                "区划代码应为 2/4/6/9/12 位数字 (invalid region code)",
+                                field="region")
         if within(region, self.region):
             return region
         if within(self.region, region):

@@ -144,6 +144,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not parse the body (e.g. not UTF-8)
+            return problem_response(Unprocessable(
+                "malformed_json", "请求体无法解析 (the request body could not be parsed)"))
         codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
         problem = Problem(codes.get(exc.status_code, "http_error"), str(exc.detail))
         problem.status, problem.title = exc.status_code, str(exc.detail)

@@ -50,7 +50,11 @@ async def _in_transaction(request: Request, runtime: Any, session: AsyncSession,
 
     tx = runtime.new_tx(session, actor=actor)
     request.state.tx = tx
-    key = request.headers.get("idempotency-key") if request.method == "POST" else None
+    # Uploads (multipart) are not hashed into memory for replays: imports are resumable
+    # by household number instead (docs/imports.md).
+    multipart = request.headers.get("content-type", "").startswith("multipart/")
+    key = request.headers.get("idempotency-key") if request.method == "POST" and not multipart \
+        else None
     digest = ""
     if key:
         principal = _peek_principal(request)
@@ -179,3 +183,13 @@ def describe(cls: type[LabeledEnum]) -> type[LabeledEnum]:
 
 def enum_catalog(enums: Any) -> dict[str, dict[str, str]]:
     return {e.__name__: {m.value: getattr(m, "label", m.value) for m in e} for e in enums}
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def file_responses(*media_types: str) -> dict[int | str, dict]:
+    """OpenAPI `responses` for a route that answers JSON or a file, per `?format=`."""
+    return {200: {"content": {
+        m: {"schema": {"type": "object"} if m == "application/json"
+            else {"type": "string", "format": "binary"}} for m in media_types}}}

@@ -13,11 +13,14 @@ from shared.idnumber import check_digit
 _seq = itertools.count(1)
 
 
-def id_number(region: str = "430902", birth: dt.date = dt.date(1980, 5, 17),
+def id_number(region: str = "430902", birth: dt.date | None = None,
               *, female: bool = False) -> str:
-    """A valid, synthetic ID number, unique within the test run."""
-    n = next(_seq) % 500
-    serial = n * 2 + (0 if female else 1)
+    """A valid, synthetic ID number, unique within the test run (500 per birth date; without
+    an explicit date, the date moves on a day every 500 numbers)."""
+    n = next(_seq)
+    if birth is None:
+        birth = dt.date(1980, 5, 17) + dt.timedelta(days=n // 500)
+    serial = (n % 500) * 2 + (0 if female else 1)
     first17 = f"{region}{birth:%Y%m%d}{serial:03d}"
     return first17 + check_digit(first17)
 

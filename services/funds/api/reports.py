@@ -13,7 +13,7 @@ from services.funds.domain import alerts, disclosure, projection, reports, rules
 from services.funds.domain.common import check_fiscal_year, today
 from services.funds.domain.enums import AlertKind
 from shared.errors import NotFound
-from shared.web import Page, PageDep, TxDep, page_of, service_router
+from shared.web import XLSX, Page, PageDep, TxDep, file_responses, page_of, service_router
 
 router = service_router("funds", tags=["funds: reports 统计、预警、公示"])
 RegionQuery = Annotated[str | None, Query(max_length=12)]
@@ -74,7 +74,8 @@ async def get_rules(fiscal_year: Annotated[int, Path(ge=2000, le=2100)], tx: TxD
 
 
 @router.get("/disclosures",
-            summary="公告公示（JSON/CSV/XLSX，不含个人信息） / public notice, no personal data")
+            summary="公告公示（JSON/CSV/XLSX，不含个人信息） / public notice, no personal data",
+            responses=file_responses("application/json", "text/csv", XLSX))
 async def disclosures(tx: TxDep, principal: Reader, fiscal_year: Annotated[int, Query(
                           ge=2000, le=2100)], region: RegionQuery = None,
                       format: Literal["json", "csv", "xlsx"] = "json",
