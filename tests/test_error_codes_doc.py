@@ -6,7 +6,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 _RAISED = re.compile(
     r"(?:Unprocessable|Conflict|Forbidden|NotFound|PreconditionFailed|Unauthorized|"
-    r"PayloadTooLarge|ServiceUnavailable|Problem|ErrorItem|PydanticCustomError|RuleViolation)"
+    r"PayloadTooLarge|ServiceUnavailable|Problem|ErrorItem|PydanticCustomError|RuleViolation|RowError|_error|_fail)"
     r"\(\s*\"([a-z][a-z_]+)\"")
 _KEYWORD = re.compile(r"\bcode=\"([a-z][a-z_]+)\"")
 
