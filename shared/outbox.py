@@ -10,7 +10,7 @@ import zlib
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.bus.base import Bus, BusUnavailable, Outgoing
+from shared.bus.base import Bus, Outgoing
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
 
 log = logging.getLogger("fupin.outbox")
@@ -37,7 +37,11 @@ class OutboxRelay:
             try:
                 published = await self.publish_once()
                 backoff = 0.2
-            except (BusUnavailable, OSError, sa.exc.DBAPIError) as exc:
+            except Exception as exc:
+                # Whatever went wrong (broker down, database restarting - asyncpg raises its
+                # own CannotConnectNowError then, neither DBAPIError nor OSError - or a bug),
+                # the relay must outlive it: a dead relay task fails silently and the outbox
+                # grows until the process restarts.
                 log.warning("outbox relay paused: %s", type(exc).__name__,
                             extra={"service": self.service})
                 await asyncio.sleep(backoff)
