@@ -10,6 +10,8 @@ from services.tasks.api.schemas import RuleBody, RuleRead, Scoreboard, ScoreRow,
 from services.tasks.domain import rules, scoreboard
 from services.tasks.domain.calendar import today
 from shared.auth import Principal, require
+from shared.errors import Unprocessable
+from shared.regions import is_region_prefix
 from shared.web import TxDep, service_router
 
 router = service_router("tasks", tags=["tasks: scoreboard 考核"])
@@ -52,8 +54,11 @@ async def put_rule(year: Annotated[int, Path(ge=2000, le=2100)], body: RuleBody,
 
 @router.get("/rules/{year}", response_model=RuleRead,
             summary="某区域适用的时限 / the limits that apply to a region")
-async def get_rule(year: int, tx: TxDep, principal: Reader,
+async def get_rule(year: Annotated[int, Path(ge=2000, le=2100)], tx: TxDep, principal: Reader,
                    region: Annotated[str, Query(max_length=12)] = "") -> RuleRead:
+    if region and not is_region_prefix(region):
+        raise Unprocessable("invalid_region_code", "区划代码无效 (invalid region code)",
+                            field="region")
     principal.ensure_visible(region, "区域")
     limits = await rules.limits_for(tx, year=year, region_code=region)
     return RuleRead(year=year, region_prefix=limits.region_prefix or "",
