@@ -10,7 +10,8 @@ from services.funds.domain.enums import ALL_ENUMS
 from services.funds.events.registry_handlers import households
 from services.funds.jobs import alert_job
 from shared.events.topics import FUNDS_LEDGER
-from shared.service import ServiceDefinition
+from shared.metrics import FUNDS_STAGNANT_ALLOCATIONS
+from shared.service import GaugeQuery, ServiceDefinition
 
 router = APIRouter()
 router.include_router(sources.router)
@@ -28,4 +29,11 @@ definition = ServiceDefinition(
     projections=(households,),
     background=(alert_job,),
     topics=(FUNDS_LEDGER,),
+    gauges=(GaugeQuery(
+        FUNDS_STAGNANT_ALLOCATIONS,
+        "SELECT substr(al.region_code, 1, 6), COUNT(*) FROM alerts al "
+        "JOIN allocations a ON a.id = al.allocation_id "
+        "LEFT JOIN allocation_balances b ON b.allocation_id = a.id "
+        "WHERE al.kind = 'stagnant' AND COALESCE(b.disbursed_fen, 0) < a.amount_fen "
+        "GROUP BY substr(al.region_code, 1, 6)"),),
 )

@@ -10,7 +10,8 @@ from services.tasks.domain.enums import ALL_ENUMS
 from services.tasks.events import projection, rules
 from services.tasks.scheduler import overdue_job
 from shared.events.topics import TASKS
-from shared.service import ServiceDefinition
+from shared.metrics import TASKS_OVERDUE_TASKS
+from shared.service import GaugeQuery, ServiceDefinition
 
 router = APIRouter()
 for module in (units, plans, tasks, rectifications, pairings, reports):
@@ -27,4 +28,8 @@ definition = ServiceDefinition(
     projections=(projection.households,),
     background=(overdue_job,),
     topics=(TASKS,),
+    gauges=(GaugeQuery(
+        TASKS_OVERDUE_TASKS,
+        "SELECT substr(region_code, 1, 6), COUNT(*) FROM tasks WHERE due_on < :today "
+        "AND status IN ('open', 'in_progress') GROUP BY substr(region_code, 1, 6)"),),
 )

@@ -111,3 +111,26 @@ async def test_domain_gauges_and_dead_letters_come_from_the_database(platform):
     metrics = (await client.get("/metrics")).text
     assert 'fupin_monitoring_open_alerts{region="430902"} 1.0' in metrics
     assert 'fupin_dead_letters{group="monitoring.registry"} 0.0' in metrics
+
+
+async def test_every_domain_gauge_is_exported(platform):
+    await platform.start("registry", "monitoring", "funds", "tasks")
+    client = platform.client("registry")
+    hb = platform.auth()
+    unit = (await client.post("/api/v1/tasks/units", headers=hb,
+                              json={"name": "县扶贫办", "region_code": "430902"}))
+    if unit.status_code == 422:  # the region must exist first
+        from tests.support.factories import region_tree
+
+        await region_tree(client, hb)
+        unit = await client.post("/api/v1/tasks/units", headers=hb,
+                                 json={"name": "县扶贫办", "region_code": "430902"})
+    assert unit.status_code == 201, unit.text
+    task = await client.post("/api/v1/tasks/tasks", headers=hb, json={
+        "title": "完成危房改造", "region_code": "430902", "lead_unit_id": unit.json()["id"],
+        "cooperating_unit_ids": [], "due_on": "2020-01-01"})
+    assert task.status_code == 201, task.text
+    metrics = (await client.get("/metrics")).text
+    assert 'fupin_tasks_overdue_tasks{region="430902"} 1.0' in metrics
+    for name in ("fupin_funds_stagnant_allocations", "fupin_monitoring_overdue_alerts"):
+        assert f"# TYPE {name} gauge" in metrics
