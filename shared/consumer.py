@@ -57,8 +57,12 @@ class EventConsumer:
         while True:
             try:
                 await self._run()
-            except (BusUnavailable, OSError) as exc:
-                log.warning("consumer %s waiting for the bus: %s", self.sub.group,
+            except Exception as exc:
+                # Broker or database away (aiokafka's commit raises KafkaError, asyncpg its
+                # own CannotConnectNowError while PostgreSQL restarts): start again from the
+                # committed offsets - the inbox makes the replay harmless. Before, anything
+                # but BusUnavailable/OSError ended the task and the group silently stopped.
+                log.warning("consumer %s restarting after %s", self.sub.group,
                             type(exc).__name__)
                 await asyncio.sleep(1.0)
 
@@ -160,6 +164,8 @@ class EventConsumer:
                 EVENTS_HANDLED.labels(self.sub.group, event.type).inc()
                 return
             except Exception as exc:  # every failure is retried, then dead-lettered
+                if is_transient(exc) or not await self._database_answers():
+                    raise  # the database or the bus is away: not the event's fault
                 last = exc
                 HANDLER_FAILURES.labels(self.sub.group, event.type).inc()
                 log.warning("handler failed (attempt %d/%d): %s", attempt, self.max_attempts,
@@ -167,6 +173,18 @@ class EventConsumer:
                 await asyncio.sleep(self.retry_delay * attempt)
         assert last is not None
         await self._dead_letter(record, event, last, attempts=self.max_attempts)
+
+    async def _database_answers(self) -> bool:
+        """Whether the service's database takes a connection now (after a failed attempt:
+        a refusal of any shape - asyncpg has several - is the database's fault, not the
+        event's)."""
+        try:
+            async with self.runtime.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+                await conn.rollback()
+            return True
+        except Exception:
+            return False
 
     async def _handle_once(self, event: CloudEvent, handler: Handler) -> None:
         payload = event.payload()
@@ -221,6 +239,30 @@ class EventConsumer:
                 CONSUMER_LAG.labels(self.sub.group, topic, str(partition)).set(lag)
         except Exception:  # lag is best-effort telemetry
             log.debug("lag unavailable")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when `exc` says the database or the bus is unreachable, not that the event is
+    bad: such a failure must not use up an event's attempts nor dead-letter it (a database
+    restart of a few seconds would otherwise park every event it touched)."""
+    import asyncpg
+
+    transient = (BusUnavailable, OSError, asyncpg.PostgresConnectionError,
+                 asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
+                 asyncpg.CrashShutdownError)
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, transient):
+            return True
+        if isinstance(e, sa.exc.DBAPIError) and e.connection_invalidated:
+            return True
+        todo += [e.__cause__, e.__context__, getattr(e, "orig", None)]
+    return False
 
 
 def _dlq_id(record: Record, group: str) -> str:
