@@ -39,7 +39,7 @@ bench: $(STAMP)
 	$(BENCH) bench/registry_import.py --households 50000 --small 10000 --naive 1000
 	$(BENCH) bench/monitoring_sweep.py --households 300000 --events 6000 --paced 500
 	$(BENCH) bench/funds_ledger.py --entries 1000000 --writes 1000
-	$(BENCH) bench/event_pipeline.py --rate 1000 --seconds 10 --burst 10000 --raw 20000
+	$(BENCH) bench/event_pipeline.py --rates 1000,250 --seconds 10 --burst 10000 --raw 20000
 	$(BENCH) bench/rest.py --households 20000 --seconds 10 --connections 4
 	$(BENCH) bench/registry_stats.py --households 290000 --people 1000000
 	$(BENCH) bench/scale_out.py --events 8000 --partitions 6

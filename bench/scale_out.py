@@ -54,6 +54,12 @@ from bench.event_pipeline import PROJECTION, RULES, YEAR, household_events  # no
 LINE = 750_000
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def publish(bus, events) -> None:
     from shared.bus.base import Outgoing
     from shared.events.envelope import CloudEvent
@@ -125,12 +131,14 @@ async def one_run(processes: int, n_events: int, partitions: int, port: int) -> 
             below += sum(1 for p, _, _ in warm if getattr(p, "per_capita_net_income_fen",
                                                           LINE) < LINE)
             load_start = load()
+            cpu_start = sum(cpu_seconds(c.pid) for c in children)
             started = time.perf_counter()
             await publish(bus, events)
             published_s = time.perf_counter() - started
             total = {PROJECTION: len(warm) + len(events), RULES: (len(warm) + len(events)) // 2}
             await wait_inbox(conn, total, 900)
             seconds = time.perf_counter() - started
+            cpu = sum(cpu_seconds(c.pid) for c in children) - cpu_start
             await asyncio.sleep(1)
             after = {i: await metrics(client, port + i) for i in range(processes)}
         share = {i: {g: after[i].get(g, 0) - before[i].get(g, 0) for g in (PROJECTION, RULES)}
@@ -157,6 +165,7 @@ async def one_run(processes: int, n_events: int, partitions: int, port: int) -> 
             and all(s[PROJECTION] > 0 for s in share.values()))
         return {"processes": processes, "partitions": partitions, "events": len(events),
                 "seconds": seconds, "rate": len(events) / seconds, "publish_s": published_s,
+                "cpu_s": cpu, "per_cpu_s": len(events) / cpu,
                 "share": share, "checks": checks, "households": households,
                 "alerts_expected": below, "exactly_once": exactly_once,
                 "load": f"{load_start} → {load()}"}
@@ -189,7 +198,8 @@ def record(command: str, one: dict, two: dict) -> str:
     def run(r: dict) -> str:
         shares = ", ".join(f"{s[PROJECTION]:,}+{s[RULES]:,}" for s in r["share"].values())
         return (f"{r['processes']} process(es): {r['events']:,} events in {r['seconds']:.1f} s = "
-                f"**{r['rate']:,.0f} events/s** (handled per process, projection+rules: "
+                f"**{r['rate']:,.0f} events/s**, consumer processes' CPU {r['cpu_s']:.1f} s = "
+                f"{r['per_cpu_s']:,.0f} events per CPU-second (handled per process, projection+rules: "
                 f"{shares}); rows: inbox {r['checks']['inbox_projection']:,} + "
                 f"{r['checks']['inbox_rules']:,}, household_view "
                 f"{r['checks']['household_view']:,}, income_view "
