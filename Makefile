@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check shared services tests bench
 
 # All benchmarks (issue 7) on the real servers, each appending its dated row to
-# docs/benchmarks.md; sized to finish in about 12 minutes on the 2-core machine. The servers
+# docs/benchmarks.md; sized to finish in about 8 minutes on the 2-core machine. The servers
 # are the test servers (FUPIN_PG_DURABLE unset: fsync off), see docs/benchmarks.md.
 BENCH = $(VENV)/bin/python
 bench: $(STAMP)
