@@ -90,7 +90,8 @@ def create_app(definitions: Sequence[ServiceDefinition], *, settings: Settings |
     app.state.services = {}
     app.state.tokens = TokenCodec(settings.jwt_secret, settings.jwt_public_key)
     install_error_handlers(app)
-    app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
+    examples = {k: v for d in definitions for k, v in d.examples.items()}
+    app.openapi = lambda: problem_openapi(app, examples)  # type: ignore[method-assign]
     for d in definitions:
         app.include_router(d.router)
         app.include_router(audit_router(d))

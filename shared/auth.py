@@ -89,7 +89,7 @@ class TokenCodec:
         return Principal(sub=sub, scopes=frozenset(str(s) for s in scopes), region=region)
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -102,7 +102,7 @@ def current_principal(request: Request) -> Principal:
 def require(scope: str):
     """A dependency that authenticates and demands `scope`."""
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.has(scope):
             raise Forbidden("missing_scope", f"缺少权限 {scope} (missing scope)")
         return principal

@@ -36,8 +36,10 @@ _MEANINGS = {
 _OPEN = ("/healthz", "/readyz", "/metrics")
 
 
-def problem_openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document with 4xx answers described as application/problem+json."""
+def problem_openapi(app: FastAPI, examples: dict[tuple[str, str], dict] | None = None
+                    ) -> dict[str, Any]:
+    """FastAPI's document with 4xx answers described as application/problem+json, and each
+    JSON request body with its example."""
     if app.openapi_schema:
         return app.openapi_schema
     doc = get_openapi(title=app.title, version=app.version, description=app.description,
@@ -57,5 +59,8 @@ def problem_openapi(app: FastAPI) -> dict[str, Any]:
                 codes.append("412")
             for code in codes:
                 responses[code] = {"description": _MEANINGS[code], "content": ref}
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None and (method, path) in (examples or {}):
+                body["example"] = examples[(method, path)]
     app.openapi_schema = doc
     return doc

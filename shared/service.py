@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -55,6 +55,8 @@ class ServiceDefinition:
     topics: Sequence[str] = ()
     encrypted_columns: Sequence[tuple[str, str, str]] = ()
     gauges: Sequence[GaugeQuery] = ()
+    examples: Mapping[tuple[str, str], dict] = field(default_factory=dict)
+    """Request-body examples for the OpenAPI document, by (method, path)."""
     """(table, primary-key column, ciphertext column) that `fupin keys rotate` re-encrypts."""
 
     def all_subscriptions(self) -> list[Subscription]:

@@ -68,6 +68,7 @@ async def _in_transaction(request: Request, runtime: Any, session: AsyncSession,
     if response.status_code >= 400:
         await session.rollback()
         return response
+    emitted = bool(tx.events)
     await tx.flush()
     if key and digest:
         await idempotency.remember(session, runtime.infra.idempotency, runtime.cipher,
@@ -84,7 +85,8 @@ async def _in_transaction(request: Request, runtime: Any, session: AsyncSession,
             if stored is not None:
                 return stored
         raise
-    runtime.relay.wake()
+    if emitted:  # reads and event-less writes need not wake the relay
+        runtime.relay.wake()
     return response
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from services.funds.api import ledger, projects, reports, sources
+from services.funds.api.examples import EXAMPLES
 from services.funds.db.tables import infra, metadata
 from services.funds.domain.enums import ALL_ENUMS
 from services.funds.events.registry_handlers import households
@@ -20,6 +21,7 @@ router.include_router(ledger.router)
 router.include_router(reports.router)
 
 definition = ServiceDefinition(
+    examples=EXAMPLES,
     name="funds",
     router=router,
     metadata=metadata,

@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from services.monitoring.api import alerts, cases, rules, signals, sweeps
+from services.monitoring.api.examples import EXAMPLES
 from services.monitoring.db.tables import infra, metadata
 from services.monitoring.domain.enums import ALL_ENUMS
 from services.monitoring.events.registry_handlers import household_projection, rules_subscription
@@ -17,6 +18,7 @@ for module in (rules, signals, alerts, cases, sweeps):
     router.include_router(module.router)
 
 definition = ServiceDefinition(
+    examples=EXAMPLES,
     name="monitoring",
     router=router,
     metadata=metadata,

@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from services.registry.api import households, imports, records, regions, rules
+from services.registry.api.examples import EXAMPLES
 from services.registry.db.tables import infra, metadata
 from services.registry.domain.enums import ALL_ENUMS
 from shared.events.topics import HOUSEHOLDS, REGIONS
@@ -18,6 +19,7 @@ router.include_router(rules.router)
 router.include_router(imports.router)
 
 definition = ServiceDefinition(
+    examples=EXAMPLES,
     name="registry",
     router=router,
     metadata=metadata,

@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from services.tasks.api import pairings, plans, rectifications, reports, tasks, units
+from services.tasks.api.examples import EXAMPLES
 from services.tasks.db.tables import infra, metadata
 from services.tasks.domain.enums import ALL_ENUMS
 from services.tasks.events import projection, rules
@@ -18,6 +19,7 @@ for module in (units, plans, tasks, rectifications, pairings, reports):
     router.include_router(module.router)
 
 definition = ServiceDefinition(
+    examples=EXAMPLES,
     name="tasks",
     router=router,
     metadata=metadata,

@@ -192,3 +192,21 @@ async def test_bodies_cannot_reference_b(world):
     assert not accepted, accepted
     assert all(r.status_code in (403, 404, 422) for r in refused.values()), {
         k: (r.status_code, json.loads(r.text).get("errors")) for k, r in refused.items()}
+
+
+async def test_every_write_left_an_audit_row(world):
+    """Each resource county B created through the API has its audit entry (who, what)."""
+    from tests.support.db import rows
+
+    owners = {"household": "registry", "signal": "monitoring", "case": "monitoring",
+              "source": "funds", "project": "funds", "allocation": "funds",
+              "disbursement": "funds", "unit": "tasks", "official": "tasks", "plan": "tasks",
+              "task": "tasks", "rectification": "tasks"}
+    missing = []
+    for kind, service in owners.items():
+        found = await rows(world.runtime(service),
+                           "SELECT actor, action, after FROM audit_log WHERE resource_id = :r",
+                           r=world.b[kind])
+        if not found or not all(f.actor == "tester" and f.action for f in found):
+            missing.append(kind)
+    assert not missing, missing
