@@ -56,12 +56,35 @@ def _script(name: str, action: str, env: dict[str, str], timeout: float = 300) -
     return result.stderr
 
 
+START_RETRIES: list[str] = []
+"""Starts that failed and were retried (reported in the figures, never hidden)."""
+
+
+def _start_or_stop(name: str, action: str, env: dict[str, str]) -> None:
+    """`start` is retried: the fault ports (like the shared ones) lie in Linux's ephemeral
+    range (32768-60999), and while a server is down its clients keep reconnecting on
+    loopback, so the kernel may hand one of them the server's own port as the local end of
+    a connection (a TCP self-connect); the server then fails with "Address already in use"
+    until the client drops that socket. Seen with Kafka after the 20 s outage."""
+    attempts = 4 if action == "start" else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            _script(name, action, env)
+            return
+        except RuntimeError as exc:
+            if attempt == attempts:
+                raise
+            START_RETRIES.append(f"{name} {action}: {str(exc).splitlines()[0]}"
+                                 f"{' (address in use)' if 'already in use' in str(exc) else ''}")
+            time.sleep(3)
+
+
 def pg_ctl_sync(action: str) -> None:
-    _script("postgres", action, FAULT_PG_ENV)
+    _start_or_stop("postgres", action, FAULT_PG_ENV)
 
 
 def kafka_ctl_sync(action: str) -> None:
-    _script("kafka", action, FAULT_KAFKA_ENV)
+    _start_or_stop("kafka", action, FAULT_KAFKA_ENV)
 
 
 async def pg_ctl(action: str) -> None:
@@ -328,7 +351,8 @@ def write_report(section: str, figures: dict) -> None:
         report = json.loads(REPORT_FILE.read_text())
     except (FileNotFoundError, ValueError):
         report = {}
-    report[section] = {**figures, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+    report[section] = {**figures, "server_start_retries": list(START_RETRIES),
+                       "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                 time.gmtime())}
     REPORT_FILE.write_text(json.dumps(report, indent=1, ensure_ascii=False, sort_keys=True))
     print(f"\nfault figures [{section}]: " + json.dumps(figures, ensure_ascii=False,
