@@ -110,6 +110,8 @@ def fault_servers() -> FaultServers:
     with ThreadPoolExecutor(2) as pool:
         for f in [pool.submit(pg_ctl_sync, "start"), pool.submit(kafka_ctl_sync, "start")]:
             f.result()
+    with ThreadPoolExecutor(1) as pool:  # pytest-asyncio's loop may be running: a thread
+        pool.submit(asyncio.run, drop_leftover_databases()).result()
     yield FaultServers()
     with ThreadPoolExecutor(2) as pool:
         for f in [pool.submit(pg_ctl_sync, "stop"), pool.submit(kafka_ctl_sync, "stop")]:
@@ -125,6 +127,19 @@ async def create_database(kind: str) -> str:
     finally:
         await conn.close()
     return name
+
+
+async def drop_leftover_databases() -> int:
+    """Databases an interrupted run of the suite left behind on the fault cluster."""
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        names = [r["datname"] for r in await conn.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'fault\\_%'")]
+        for name in names:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+    return len(names)
 
 
 async def drop_database(name: str) -> None:

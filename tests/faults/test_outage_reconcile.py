@@ -274,6 +274,7 @@ async def test_outage_kill_and_restart_lose_and_double_nothing(fault_servers, tm
 
         assert load.attempted == WRITES
         assert len(faults) == 6, faults
+        assert faults[2]["lag_at_kill"] > 0, faults  # killed with events still to handle
         assert done, f"did not converge within {CONVERGE_SECONDS}s: {state}"
         assert figures["lost"] == 0, figures
         assert figures["doubled"] == 0, figures
