@@ -6,32 +6,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
 from services.funds.domain.enums import AlertKind, Category, FundKind, FundLevel, ProjectStatus
 from shared.money import Yuan, format_yuan
-from shared.regions import is_region_code, is_region_prefix
+from shared.schemas import RegionCode, RegionPrefix, Strict
 
-
-def _region_code(value: str) -> str:
-    if not is_region_code(value):
-        raise PydanticCustomError("invalid_region_code",
-                                  "区划代码应为 2/4/6/9/12 位数字 (invalid region code)")
-    return value
-
-
-def _region_prefix(value: str) -> str:
-    if not is_region_prefix(value):
-        raise PydanticCustomError("invalid_region_code",
-                                  "区划代码应为空或 2/4/6/9/12 位数字 (invalid region prefix)")
-    return value
-
-
-RegionCode = Annotated[str, Field(max_length=12, examples=["430902"]),
-                       AfterValidator(_region_code)]
-RegionPrefix = Annotated[str, Field(max_length=12, examples=["43"]),
-                         AfterValidator(_region_prefix)]
 Fen = Annotated[int, PlainSerializer(format_yuan, return_type=str, when_used="json"),
                 WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$",
                                 "description": "金额（元） / amount in yuan", "examples": ["4300.00"]})]
@@ -39,10 +19,6 @@ Fen = Annotated[int, PlainSerializer(format_yuan, return_type=str, when_used="js
 Year = Annotated[int, Field(ge=2000, le=2100)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class SourceCreate(Strict):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
 from services.monitoring.domain.enums import (
     AlertSource,
@@ -20,50 +19,16 @@ from services.monitoring.domain.enums import (
     SignalKind,
     SignalSource,
 )
-from shared.idnumber import InvalidIdNumber, parse_id_number
 from shared.money import Yuan, format_yuan
-from shared.regions import is_region_code, is_region_prefix
-
-
-def _id_number(value: str) -> str:
-    try:
-        return parse_id_number(value).normalized
-    except InvalidIdNumber as exc:
-        raise PydanticCustomError(
-            "invalid_id_number", f"身份证号无效 (invalid ID number: {exc.reason})") from None
-
-
-def _region_prefix(value: str) -> str:
-    if not is_region_prefix(value):
-        raise PydanticCustomError("invalid_region_code",
-                                  "区划代码应为空或 2/4/6/9/12 位数字 (invalid region code)")
-    return value
-
-
-def _region_code(value: str) -> str:
-    if not is_region_code(value):
-        raise PydanticCustomError("invalid_region_code",
-                                  "区划代码应为 2/4/6/9/12 位数字 (invalid region code)")
-    return value
-
+from shared.schemas import IdNumber, RegionPrefix, Strict
 
 YuanOut = Annotated[int, PlainSerializer(format_yuan, return_type=str, when_used="json"),
                     WithJsonSchema({"type": "string", "examples": ["6000.00"],
                                     "description": "金额（元）/ amount in yuan"})]
 """A stored fen amount rendered as a yuan string (responses only)."""
 
-IdNumber = Annotated[str, Field(min_length=15, max_length=20, examples=["430902199001011234"]),
-                     AfterValidator(_id_number)]
-RegionPrefix = Annotated[str, Field(max_length=12, examples=["43"]),
-                         AfterValidator(_region_prefix)]
-RegionCode = Annotated[str, Field(min_length=2, max_length=12, examples=["430902"]),
-                       AfterValidator(_region_code)]
 Year = Annotated[int, Field(ge=2013, le=2100)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class LineSet(Strict):

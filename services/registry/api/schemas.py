@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from services.registry.domain.enums import (
@@ -19,38 +19,9 @@ from services.registry.domain.enums import (
     Schooling,
     Sex,
 )
-from shared.idnumber import InvalidIdNumber, parse_id_number
-from shared.regions import is_region_code
+from shared.schemas import IdNumber, RegionCode, Strict
 
-
-def _id_number(value: str) -> str:
-    try:
-        return parse_id_number(value).normalized
-    except InvalidIdNumber as exc:
-        # The message never repeats the number itself.
-        reason = {"check_digit": "校验码错误", "birth_date": "出生日期无效"}.get(exc.reason,
-                                                                             "格式错误")
-        raise PydanticCustomError(
-            "invalid_id_number", f"身份证号无效：{reason} (invalid ID number: {exc.reason})"
-        ) from None
-
-
-def _region_code(value: str) -> str:
-    if not is_region_code(value):
-        raise PydanticCustomError("invalid_region_code",
-                                  "区划代码应为 2/4/6/9/12 位数字 (invalid region code)")
-    return value
-
-
-IdNumber = Annotated[str, Field(min_length=15, max_length=20, examples=["430902199001011234"]),
-                     AfterValidator(_id_number)]
-RegionCode = Annotated[str, Field(min_length=2, max_length=12, examples=["430902100201"]),
-                       AfterValidator(_region_code)]
 Name = Annotated[str, Field(min_length=1, max_length=50, examples=["张三"])]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class RegionCreate(Strict):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field
 
 from services.tasks.domain.enums import (
     CoverageStatus,
@@ -14,32 +13,10 @@ from services.tasks.domain.enums import (
     RectificationStatus,
     TaskStatus,
 )
-from shared.regions import is_region_code, is_region_prefix
+from shared.schemas import RegionCode, RegionPrefix, Strict
 
-
-def _region_code(value: str) -> str:
-    if not is_region_code(value):
-        raise PydanticCustomError("invalid_region_code",
-                                  "区划代码应为 2/4/6/9/12 位数字 (invalid region code)")
-    return value
-
-
-def _region_prefix(value: str) -> str:
-    if not is_region_prefix(value):
-        raise PydanticCustomError("invalid_region_code",
-                                  "区划代码应为空或 2/4/6/9/12 位数字 (invalid region prefix)")
-    return value
-
-
-RegionCode = Annotated[str, Field(min_length=2, max_length=12, examples=["430902"]),
-                       AfterValidator(_region_code)]
-RegionPrefix = Annotated[str, Field(max_length=12, examples=["43"]), AfterValidator(_region_prefix)]
 Id = Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[0-9a-fA-F-]+$")]
 Text = Annotated[str, Field(max_length=10_000)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class UnitCreate(Strict):
