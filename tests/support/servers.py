@@ -123,8 +123,11 @@ def scan_test_events(servers: Servers, scan) -> int:
             await consumer.stop()
         return seen
 
+    async def bounded() -> int:
+        return await asyncio.wait_for(run(), timeout=600)
+
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, run()).result()
+        return pool.submit(asyncio.run, bounded()).result()
 
 
 def delete_test_topics(servers: Servers) -> None:
@@ -141,7 +144,7 @@ def delete_test_topics(servers: Servers) -> None:
             doomed = [t for t in await admin.list_topics()
                       if t.split(".", 1)[0] + "." in USED_PREFIXES]
             for start in range(0, len(doomed), 200):
-                await admin.delete_topics(doomed[start:start + 200])
+                await asyncio.wait_for(admin.delete_topics(doomed[start:start + 200]), 120)
         finally:
             await admin.close()
 
