@@ -70,14 +70,7 @@ def create_app(definitions: Sequence[ServiceDefinition], *, settings: Settings |
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for runtime in app.state.services.values():
-                await runtime.engine.dispose()
-            app.state.services.clear()
-            if owned_bus:
-                await the_bus.stop()
+            await _shut_down(app, tasks, the_bus if owned_bus else None)
 
     app = FastAPI(
         title="fupin " + (names[0] if len(names) == 1 else "platform"),
@@ -102,6 +95,28 @@ def create_app(definitions: Sequence[ServiceDefinition], *, settings: Settings |
                        max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestContext, service=names[0] if len(names) == 1 else "platform")
     return app
+
+
+async def _shut_down(app: FastAPI, tasks: list[asyncio.Task], bus: Bus | None) -> None:
+    """Stop background work, then close engines and the bus; each step is bounded so a
+    stuck task is reported instead of hanging the process."""
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=15)
+        for task in pending:
+            log.error("background task did not stop: %s", task.get_coro())
+    for runtime in app.state.services.values():
+        try:
+            await asyncio.wait_for(runtime.engine.dispose(), timeout=15)
+        except TimeoutError:
+            log.error("database engine of %s did not close", runtime.name)
+    app.state.services.clear()
+    if bus is not None:
+        try:
+            await asyncio.wait_for(bus.stop(), timeout=15)
+        except TimeoutError:
+            log.error("event bus did not stop")
 
 
 def _start_background(app: FastAPI, definitions: Sequence[ServiceDefinition],

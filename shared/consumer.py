@@ -24,6 +24,7 @@ from shared.tx import Tx
 log = logging.getLogger("fupin.consumer")
 
 Handler = Callable[[Tx, CloudEvent, EventData], Awaitable[None]]
+BatchHandler = Callable[[Tx, list[tuple[CloudEvent, EventData]]], Awaitable[None]]
 
 
 @dataclass
@@ -33,10 +34,25 @@ class Subscription:
     group: str
     topics: Sequence[str]
     handlers: dict[str, Handler] = field(default_factory=dict)
+    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
 
     def on(self, event_type: str) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
             self.handlers[event_type] = fn
+            return fn
+
+        return register
+
+    def on_many(self, event_type: str) -> Callable[[BatchHandler], BatchHandler]:
+        """A handler for a run of consecutive events of one type, applied set-based. It also
+        serves single events (retries, redrive, replay) as a run of one."""
+
+        def register(fn: BatchHandler) -> BatchHandler:
+            async def one(tx: Tx, event: CloudEvent, payload: EventData) -> None:
+                await fn(tx, [(event, payload)])
+
+            self.batch_handlers[event_type] = fn
+            self.handlers[event_type] = one
             return fn
 
         return register
@@ -121,13 +137,9 @@ class EventConsumer:
                     await session.execute(inbox.insert(), [
                         {"consumer_group": self.sub.group, "event_id": e.id, "processed_at": now}
                         for e, _ in fresh])
-                for event, handler in fresh:
-                    token = event_id_var.set(event.id)
-                    try:
-                        await handler(tx, event, event.payload())
-                        await session.flush()  # later events in the batch see this one's rows
-                    finally:
-                        event_id_var.reset(token)
+                for run in _runs(fresh):
+                    await self._apply_run(tx, run)
+                    await session.flush()  # later events in the batch see these rows
                 emitted = bool(tx.events)
                 await tx.flush()
                 await session.commit()
@@ -139,6 +151,20 @@ class EventConsumer:
         if emitted:  # a batch that emitted nothing leaves the relay asleep (one query less)
             self.runtime.relay.wake()
         return True
+
+    async def _apply_run(self, tx: Tx, run: list[tuple[CloudEvent, Handler]]) -> None:
+        """Consecutive events of one type: one call to its batch handler if it has one, so
+        order across types (and so per household) is kept."""
+        batch = self.sub.batch_handlers.get(run[0][0].type)
+        if batch is not None and len(run) > 1:
+            await batch(tx, [(e, e.payload()) for e, _ in run])
+            return
+        for event, handler in run:
+            token = event_id_var.set(event.id)
+            try:
+                await handler(tx, event, event.payload())
+            finally:
+                event_id_var.reset(token)
 
     async def handle(self, record: Record) -> None:
         try:
@@ -263,6 +289,16 @@ def is_transient(exc: BaseException) -> bool:
             return True
         todo += [e.__cause__, e.__context__, getattr(e, "orig", None)]
     return False
+
+
+def _runs(work: list[tuple[CloudEvent, Handler]]) -> list[list[tuple[CloudEvent, Handler]]]:
+    runs: list[list[tuple[CloudEvent, Handler]]] = []
+    for item in work:
+        if runs and runs[-1][0][0].type == item[0].type:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
 
 
 def _dlq_id(record: Record, group: str) -> str:

@@ -117,7 +117,8 @@ class Platform:
         return {"Authorization": f"Bearer {self.token(**kwargs)}"}
 
     async def close(self) -> None:
-        await self._stack.aclose()
+        # Bounded: a shutdown that hangs fails this test with a timeout, not the whole run.
+        await asyncio.wait_for(self._stack.aclose(), timeout=120)
         if self.real and self.servers is not None:
             for name in self._databases:
                 pii.LEDGER.scan(await databases.dump(self.servers, name), f"database {name}")

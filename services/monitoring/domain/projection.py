@@ -31,15 +31,27 @@ def _now() -> dt.datetime:
 
 async def household_registered(tx: Tx, payload: HouseholdRegistered) -> None:
     """Insert or refresh the household and its members."""
+    await households_registered(tx, [payload])
+
+
+async def households_registered(tx: Tx, payloads: list[HouseholdRegistered]) -> None:
+    """Set-based: one upsert for the households, one for their members (the last event of
+    a household wins, as it would applied one by one)."""
+    now = _now()
+    latest = {p.household_id: p for p in payloads}
     await tx.session.execute(upsert(
         tx.dialect, _HV,
-        {"household_id": payload.household_id, "region_code": payload.region_code,
-         "status": payload.status, "attribute": payload.attribute,
-         "member_count": len(payload.members), "updated_at": _now()},
+        [{"household_id": p.household_id, "region_code": p.region_code, "status": p.status,
+          "attribute": p.attribute, "member_count": len(p.members), "updated_at": now}
+         for p in latest.values()],
         keys=["household_id"],
         update=["region_code", "status", "attribute", "member_count", "updated_at"]))
-    if payload.members:
-        await _upsert_members(tx, payload.household_id, payload.members)
+    members = {m.member_id: (p.household_id, m) for p in latest.values() for m in p.members}
+    if members:
+        await tx.session.execute(upsert(
+            tx.dialect, _MV,
+            [_member_row(hid, m) for hid, m in members.values()],
+            keys=["member_id"], update=["household_id", "id_hash", "labor_ability", "active"]))
 
 
 async def household_updated(tx: Tx, payload: HouseholdUpdated) -> None:
@@ -60,12 +72,17 @@ async def member_removed(tx: Tx, payload: MemberRemoved) -> None:
 
 async def income_recorded(tx: Tx, payload: IncomeRecorded) -> None:
     """The latest record of a year replaces the earlier one (events of a household are ordered)."""
+    await incomes_recorded(tx, [payload])
+
+
+async def incomes_recorded(tx: Tx, payloads: list[IncomeRecorded]) -> None:
+    now = _now()
+    latest = {(p.household_id, p.year): p for p in payloads}
     await tx.session.execute(upsert(
         tx.dialect, IncomeView.__table__,
-        {"household_id": payload.household_id, "year": payload.year,
-         "net_income_fen": payload.net_income_fen,
-         "per_capita_net_income_fen": payload.per_capita_net_income_fen,
-         "member_count": payload.member_count, "recorded_at": _now()},
+        [{"household_id": p.household_id, "year": p.year, "net_income_fen": p.net_income_fen,
+          "per_capita_net_income_fen": p.per_capita_net_income_fen,
+          "member_count": p.member_count, "recorded_at": now} for p in latest.values()],
         keys=["household_id", "year"],
         update=["net_income_fen", "per_capita_net_income_fen", "member_count", "recorded_at"]))
 
@@ -90,10 +107,13 @@ async def _update(tx: Tx, household_id: str, **values) -> None:
 
 async def _upsert_members(tx: Tx, household_id: str, members: list[MemberFacts]) -> None:
     await tx.session.execute(upsert(
-        tx.dialect, _MV,
-        [{"member_id": m.member_id, "household_id": household_id, "id_hash": m.id_hash,
-          "labor_ability": m.labor_ability, "active": True} for m in members],
+        tx.dialect, _MV, [_member_row(household_id, m) for m in members],
         keys=["member_id"], update=["household_id", "id_hash", "labor_ability", "active"]))
+
+
+def _member_row(household_id: str, m: MemberFacts) -> dict:
+    return {"member_id": m.member_id, "household_id": household_id, "id_hash": m.id_hash,
+            "labor_ability": m.labor_ability, "active": True}
 
 
 async def household(tx: Tx, household_id: str) -> HouseholdView | None:

@@ -52,6 +52,17 @@ for _model, _apply in _PROJECTORS.items():
     subscription.on(_model.type)(_project(_apply))
 
 
+# Bursts (imports, replays) arrive as runs of one type: apply those set-based.
+@subscription.on_many(HouseholdRegistered.type)
+async def on_registered_run(tx: Tx, run: list) -> None:
+    await projection.households_registered(tx, [payload for _, payload in run])
+
+
+@subscription.on_many(IncomeRecorded.type)
+async def on_incomes_run(tx: Tx, run: list) -> None:
+    await projection.incomes_recorded(tx, [payload for _, payload in run])
+
+
 @rules_subscription.on(IncomeRecorded.type)
 async def on_income(tx: Tx, event: CloudEvent, payload: IncomeRecorded) -> None:
     await auto_rules.income_recorded(tx, household_id=payload.household_id,
