@@ -139,7 +139,7 @@ class EventConsumer:
                         for e, _ in fresh])
                 for run in _runs(fresh):
                     await self._apply_run(tx, run)
-                    await session.flush()  # later events in the batch see these rows
+                    await session.flush()  # later runs in the batch see these rows
                 emitted = bool(tx.events)
                 await tx.flush()
                 await session.commit()
@@ -292,13 +292,20 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def _runs(work: list[tuple[CloudEvent, Handler]]) -> list[list[tuple[CloudEvent, Handler]]]:
-    runs: list[list[tuple[CloudEvent, Handler]]] = []
+    """Split a batch into runs of one event type that may be applied together.
+
+    Layer k holds every aggregate's k-th event of the batch, so applying the layers in order
+    keeps each aggregate's (each key's) order - the only order Kafka guarantees; inside a
+    layer the events of one type form one run, whatever the other types in between."""
+    depth: dict[str, int] = {}
+    layers: list[dict[str, list[tuple[CloudEvent, Handler]]]] = []
     for item in work:
-        if runs and runs[-1][0][0].type == item[0].type:
-            runs[-1].append(item)
-        else:
-            runs.append([item])
-    return runs
+        level = depth.get(item[0].subject, 0)
+        depth[item[0].subject] = level + 1
+        if level == len(layers):
+            layers.append({})
+        layers[level].setdefault(item[0].type, []).append(item)
+    return [run for layer in layers for run in layer.values()]
 
 
 def _dlq_id(record: Record, group: str) -> str:

@@ -191,3 +191,19 @@ async def _make_unreachable(platform, backend, tmp_path):
         blocker.unlink()
 
     return bus, restore_embedded
+
+
+def test_runs_keep_each_aggregates_order_and_group_types():
+    from shared.consumer import _runs
+
+    def ev(subject, kind):
+        return CloudEvent(source="/t", type=kind, subject=subject, data={}), None
+
+    batch = [ev("a", "reg"), ev("a", "inc"), ev("b", "reg"), ev("b", "inc"), ev("c", "reg"),
+             ev("a", "reg")]
+    runs = _runs(batch)
+    assert [[(e.subject, e.type) for e, _ in run] for run in runs] == [
+        [("a", "reg"), ("b", "reg"), ("c", "reg")],
+        [("a", "inc"), ("b", "inc")],
+        [("a", "reg")],
+    ]
