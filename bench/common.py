@@ -57,8 +57,8 @@ def append_result(benchmark: str, command: str, figures: str, ratios: str = "") 
 
 # --- shared by the pipeline, REST, statistics and scale-out scripts ----------------------
 
-PG_DSN = "postgresql://" + os.environ.get("FUPIN_BENCH_PG", "fupin:fupin@127.0.0.1:55432")
-KAFKA = os.environ.get("FUPIN_BENCH_KAFKA", "127.0.0.1:59092")
+PG_DSN = "postgresql://" + os.environ.get("FUPIN_BENCH_PG", "fupin:fupin@127.0.0.1:25432")
+KAFKA = os.environ.get("FUPIN_BENCH_KAFKA", "127.0.0.1:29092")
 
 
 def load() -> str:

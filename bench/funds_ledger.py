@@ -1,4 +1,4 @@
-"""Benchmark of the funds ledger on PostgreSQL (127.0.0.1:55432, user fupin/fupin).
+"""Benchmark of the funds ledger on PostgreSQL (127.0.0.1:25432, user fupin/fupin).
 
 1. Write throughput: disbursements/s through the domain function (`ledger.disburse`, one
    transaction each, as a request would run it) with 8 concurrent clients — on 8 separate
@@ -35,8 +35,8 @@ from shared.runtime import open_runtime
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-ADMIN = "postgresql://fupin:fupin@127.0.0.1:55432/postgres"
-URL = "postgresql+asyncpg://fupin:fupin@127.0.0.1:55432/{db}"
+ADMIN = "postgresql://fupin:fupin@127.0.0.1:25432/postgres"
+URL = "postgresql+asyncpg://fupin:fupin@127.0.0.1:25432/{db}"
 YEAR = dt.date.today().year
 CLIENTS = 8
 

@@ -1,5 +1,5 @@
-"""Benchmark of the monitoring service on the real servers (PostgreSQL 127.0.0.1:55432 and
-Kafka 127.0.0.1:59092, user fupin/fupin).
+"""Benchmark of the monitoring service on the real servers (PostgreSQL 127.0.0.1:25432 and
+Kafka 127.0.0.1:29092, user fupin/fupin).
 
 1. Sweep: 300,000 households (household_view + income_view filled by COPY), three monitoring
    lines by region prefix and a working-day rule; time of `sweeps.sweep` (one
@@ -40,9 +40,9 @@ from services.monitoring.service import definition  # noqa: E402
 from shared.runtime import open_runtime  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 
-ADMIN = "postgresql://fupin:fupin@127.0.0.1:55432/postgres"
-URL = "postgresql+asyncpg://fupin:fupin@127.0.0.1:55432/{db}"
-KAFKA = "127.0.0.1:59092"
+ADMIN = "postgresql://fupin:fupin@127.0.0.1:25432/postgres"
+URL = "postgresql+asyncpg://fupin:fupin@127.0.0.1:25432/{db}"
+KAFKA = "127.0.0.1:29092"
 YEAR = 2024
 LINES = {"": 600_000, "43": 750_000, "430905": 805_000}  # fen
 BELOW_SHARE = 0.05
@@ -90,7 +90,7 @@ async def fill(db: str, households: int) -> int:
         iv.append((hid, YEAR, per_capita * 3, per_capita, 3, now))
         if i % 2:
             iv.append((hid, YEAR - 1, per_capita * 3, per_capita, 3, now))
-    conn = await asyncpg.connect(f"postgresql://fupin:fupin@127.0.0.1:55432/{db}")
+    conn = await asyncpg.connect(f"postgresql://fupin:fupin@127.0.0.1:25432/{db}")
     try:
         await conn.copy_records_to_table(
             "household_view", records=hv, columns=["household_id", "region_code", "status",

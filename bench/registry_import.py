@@ -3,7 +3,7 @@
     .venv/bin/python bench/registry_import.py            # ~3-5 minutes on 2 cores
 
 Seeds 100,000 households (~350,000 people) with `fupin seed`'s generator, imports them into
-a fresh database on the test server (127.0.0.1:55432, fupin/fupin; the script creates and
+a fresh database on the test server (127.0.0.1:25432, fupin/fupin; the script creates and
 drops its own databases) and compares the rate with
   (a) the raw limit: asyncpg `copy_records_to_table` of the same, already prepared rows into
       the same households/members tables, no checks, no events, no audit;
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import append_result, peak_rss_mib  # noqa: E402
 
-PG = os.environ.get("FUPIN_BENCH_PG", "fupin:fupin@127.0.0.1:55432")
+PG = os.environ.get("FUPIN_BENCH_PG", "fupin:fupin@127.0.0.1:25432")
 REGION = "430902"
 KEYS = {"pii_key": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         "blind_index_key": "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="}

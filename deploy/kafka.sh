@@ -7,7 +7,7 @@
 #
 # Environment: FUPIN_KAFKA_CACHE (jars, default <repo>/.cache/kafka),
 # FUPIN_KAFKA_DIR (config, data, logs; default <repo>/.cache/kafka/run),
-# FUPIN_KAFKA_PORT (default 59092), FUPIN_KAFKA_CONTROLLER_PORT (default 59093),
+# FUPIN_KAFKA_PORT (default 29092), FUPIN_KAFKA_CONTROLLER_PORT (default 29093),
 # FUPIN_PYTHON (a Python with aiokafka for the readiness probe; default <repo>/.venv).
 set -euo pipefail
 
@@ -17,8 +17,8 @@ KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM
 CACHE="$(realpath -m "${FUPIN_KAFKA_CACHE:-$REPO/.cache/kafka}")"
 LIBS="$CACHE/libs"
 RUN="$(realpath -m "${FUPIN_KAFKA_DIR:-$REPO/.cache/kafka/run}")"
-PORT="${FUPIN_KAFKA_PORT:-59092}"
-CONTROLLER_PORT="${FUPIN_KAFKA_CONTROLLER_PORT:-59093}"
+PORT="${FUPIN_KAFKA_PORT:-29092}"
+CONTROLLER_PORT="${FUPIN_KAFKA_CONTROLLER_PORT:-29093}"
 PYTHON="${FUPIN_PYTHON:-$REPO/.venv/bin/python}"
 PID_FILE="$RUN/kafka.pid"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"

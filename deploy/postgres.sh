@@ -5,7 +5,7 @@
 #
 # Environment: FUPIN_PG_DIR (cluster dir, default <repo>/.cache/pg, or a dir in
 # /tmp when the checkout is not reachable by the postgres user),
-# FUPIN_PG_PORT (default 55432), FUPIN_PG_DURABLE=1 (keep fsync on, for bench/).
+# FUPIN_PG_PORT (default 25432), FUPIN_PG_DURABLE=1 (keep fsync on, for bench/).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,7 +30,7 @@ default_pg_dir() {
 }
 
 PG_DIR="$(realpath -m "${FUPIN_PG_DIR:-$(default_pg_dir)}")"
-PG_PORT="${FUPIN_PG_PORT:-55432}"
+PG_PORT="${FUPIN_PG_PORT:-25432}"
 PGDATA="$PG_DIR/data"
 SOCK_DIR="$PG_DIR/sock"
 LOG_FILE="$PG_DIR/server.log"

@@ -1,6 +1,6 @@
 """Fault-injection harness: a PostgreSQL cluster and a Kafka broker of the suite's own, started
 through the project's scripts on other ports and directories, so that stopping, killing and
-restarting them disturbs no other test (the shared servers on 55432 / 59092 are never touched).
+restarting them disturbs no other test (the shared servers on 25432 / 29092 are never touched).
 
 Services run as real `fupin serve <service>` subprocesses on loopback; the faults are real:
 `deploy/kafka.sh stop`, SIGKILL of a service process, `deploy/postgres.sh stop`/`start`.
@@ -30,7 +30,7 @@ import pytest
 from shared.auth import SCOPES, TokenCodec
 from tests.support.servers import FAULT_KAFKA_ENV, FAULT_KAFKA_PORT, ROOT
 
-FAULT_PG_PORT = 55532
+FAULT_PG_PORT = 25532
 FAULT_PG_ENV = {"FUPIN_PG_PORT": str(FAULT_PG_PORT),
                 "FUPIN_PG_DIR": str(ROOT / ".cache" / "pg-fault")}
 FAULT_BOOTSTRAP = f"127.0.0.1:{FAULT_KAFKA_PORT}"
@@ -106,7 +106,7 @@ class FaultServers:
 
 @pytest.fixture(scope="session")
 def fault_servers() -> FaultServers:
-    """Start the suite's own PostgreSQL (55532) and Kafka (59192); stop both at the end."""
+    """Start the suite's own PostgreSQL (25532) and Kafka (29192); stop both at the end."""
     with ThreadPoolExecutor(2) as pool:
         for f in [pool.submit(pg_ctl_sync, "start"), pool.submit(kafka_ctl_sync, "start")]:
             f.result()

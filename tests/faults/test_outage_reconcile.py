@@ -4,7 +4,7 @@ have exactly one effect in monitoring (projection rows one for one, one alert pe
 below the line, nothing missing, nothing doubled), the outboxes drained, no dead letters.
 
 Registry and monitoring run as separate `fupin serve` processes on the suite's own Kafka
-(59192) and PostgreSQL (55532). Both services' databases live on that one cluster, so the
+(29192) and PostgreSQL (25532). Both services' databases live on that one cluster, so the
 PostgreSQL restart hits monitoring's database too (its consumers see the outage as well).
 """
 

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_PORT = int(os.environ.get("FUPIN_PG_PORT", "55432"))
-KAFKA_PORT = int(os.environ.get("FUPIN_KAFKA_PORT", "59092"))
+# Below 32768: outside Linux's range of ephemeral ports, so a client's outgoing socket can
+# never hold a test server's port while that server restarts.
+PG_PORT = int(os.environ.get("FUPIN_PG_PORT", "25432"))
+KAFKA_PORT = int(os.environ.get("FUPIN_KAFKA_PORT", "29092"))
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ def ensure_servers() -> Servers:
     )
 
 
-FAULT_KAFKA_PORT = 59192
+FAULT_KAFKA_PORT = 29192
 FAULT_KAFKA_ENV = {
     "FUPIN_KAFKA_PORT": str(FAULT_KAFKA_PORT),
     "FUPIN_KAFKA_CONTROLLER_PORT": str(FAULT_KAFKA_PORT + 1),

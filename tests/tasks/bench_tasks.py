@@ -1,4 +1,4 @@
-"""Benchmark of the tasks service's set-based paths on the real PostgreSQL (127.0.0.1:55432):
+"""Benchmark of the tasks service's set-based paths on the real PostgreSQL (127.0.0.1:25432):
 
 1. the overdue sweep over N tasks (a share of them past due): `scheduler.sweep_once`, batches
    of 1,000 per transaction, one outbox row per task; then a second sweep that finds nothing;
@@ -33,8 +33,8 @@ from shared.ids import new_id
 from shared.runtime import open_runtime
 from shared.settings import Settings
 
-ADMIN = "postgresql://fupin:fupin@127.0.0.1:55432/postgres"
-URL = "postgresql+asyncpg://fupin:fupin@127.0.0.1:55432/{db}"
+ADMIN = "postgresql://fupin:fupin@127.0.0.1:25432/postgres"
+URL = "postgresql+asyncpg://fupin:fupin@127.0.0.1:25432/{db}"
 SEED_000 = Path("/work/shared/seeds/000_e5112b4b1e0e3cec.txt")
 COUNTIES = [f"4309{n:02d}" for n in range(1, 11)]
 
