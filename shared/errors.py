@@ -92,6 +92,8 @@ class ServiceUnavailable(Problem):
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    if problem.status == 503:
+        headers = {"Retry-After": "5", **(headers or {})}
     return JSONResponse(problem.body(), status_code=problem.status, media_type=PROBLEM,
                         headers=headers)
 
@@ -154,5 +156,27 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if is_outage(exc):
+            log.warning("dependency unavailable: %s", type(exc).__name__)
+            return problem_response(unavailable())
         log.exception("unhandled error", exc_info=exc)
         return problem_response(Problem("internal_error", "服务器内部错误 (internal error)"))
+
+
+def unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable("service_unavailable",
+                              "数据库暂不可用，请稍后重试 (database unavailable, retry)")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """A database that refuses or dropped connections: the client should retry (503)."""
+    import sqlalchemy.exc
+
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+                        ConnectionError, OSError)):
+        return True
+    name = type(getattr(exc, "orig", None) or exc).__name__
+    return name in {"CannotConnectNowError", "ConnectionDoesNotExistError",
+                    "AdminShutdownError", "ConnectionFailureError"}

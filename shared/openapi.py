@@ -32,6 +32,7 @@ _MEANINGS = {
     "412": "If-Match 已过期 / stale If-Match",
     "413": "请求体过大 / body too large",
     "422": "校验或业务规则未通过 / validation or business-rule violation",
+    "503": "数据库暂不可用，稍后重试 / database unavailable, retry after Retry-After",
 }
 _OPEN = ("/healthz", "/readyz", "/metrics")
 
@@ -54,7 +55,8 @@ def problem_openapi(app: FastAPI, examples: dict[tuple[str, str], dict] | None =
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             public = path.startswith(_OPEN) or path.endswith(("/enums", "/asyncapi.json"))
-            codes = ["404", "413", "422"] if public else ["401", "403", "404", "409", "413", "422"]
+            codes = ["404", "413", "422"] if public else [
+                "401", "403", "404", "409", "413", "422", "503"]
             if method == "patch":
                 codes.append("412")
             for code in codes:

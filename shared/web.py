@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import idempotency
 from shared.auth import Principal
-from shared.errors import PreconditionFailed, Problem, Unprocessable
+from shared.errors import PreconditionFailed, Problem, Unprocessable, is_outage, unavailable
 from shared.tx import Tx
 
 T = TypeVar("T")
@@ -34,8 +34,13 @@ def _transactional(service: str) -> type[APIRoute]:
 
             async def handler(request: Request) -> Response:
                 runtime = request.app.state.services[service]
-                async with runtime.sessionmaker() as session:
-                    return await _in_transaction(request, runtime, session, inner)
+                try:
+                    async with runtime.sessionmaker() as session:
+                        return await _in_transaction(request, runtime, session, inner)
+                except Exception as exc:
+                    if is_outage(exc):  # the client should retry, not report a bug
+                        raise unavailable() from exc
+                    raise
 
             return handler
 

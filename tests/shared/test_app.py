@@ -134,3 +134,28 @@ async def test_every_domain_gauge_is_exported(platform):
     assert 'fupin_tasks_overdue_tasks{region="430902"} 1.0' in metrics
     for name in ("fupin_funds_stagnant_allocations", "fupin_monitoring_overdue_alerts"):
         assert f"# TYPE {name} gauge" in metrics
+
+
+async def test_database_outage_is_503_with_retry_after(platform, tmp_path):
+    """SQLite file made unreadable is the embedded stand-in for a database that refuses."""
+    await platform.start("registry")
+    client = platform.client("registry")
+    runtime = platform.runtime("registry")
+    await runtime.engine.dispose()
+    if platform.backend == "embedded":
+        real = platform.database_urls["registry"]
+        from shared.db import create_engine, sessionmaker
+
+        # A directory is not a database file: SQLite refuses to open it.
+        runtime.engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}")
+    else:
+        from shared.db import create_engine, sessionmaker
+
+        real = platform.database_urls["registry"]
+        runtime.engine = create_engine(real.rsplit(":", 1)[0] + ":1/none")
+    runtime.sessionmaker = sessionmaker(runtime.engine)
+    r = await client.get("/api/v1/registry/regions/43", headers=platform.auth())
+    assert r.status_code == 503, r.text
+    assert r.headers["retry-after"] == "5"
+    assert r.json()["errors"][0]["code"] == "service_unavailable"
+    assert real
