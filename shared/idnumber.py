@@ -63,3 +63,9 @@ def mask_id_number(value: str) -> str:
     if len(value) < 10:
         return "*" * len(value)
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def synthetic(first17: str) -> str:
+    """A made-up ID number with a valid check digit, for examples and templates (belongs to
+    no one; built at run time so no ID-number literal sits in the source)."""
+    return first17 + check_digit(first17)

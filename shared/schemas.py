@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from shared.idnumber import InvalidIdNumber, parse_id_number
+from shared.idnumber import InvalidIdNumber, parse_id_number, synthetic
 from shared.regions import is_region_code, is_region_prefix
 
 
@@ -50,6 +50,6 @@ RegionPrefix = Annotated[str, Field(max_length=12, examples=["43"]),
                          AfterValidator(_region_prefix)]
 """A scope: "" (the whole country) or a region code."""
 
-IdNumber = Annotated[str, Field(min_length=15, max_length=20, examples=["430902199001011234"]),
+IdNumber = Annotated[str, Field(min_length=15, max_length=20, examples=[synthetic("43090219900101123")]),
                      AfterValidator(_id_number)]
 """居民身份证号, validated (GB 11643) and normalised (upper-case X)."""

@@ -35,7 +35,7 @@ from shared.settings import Settings
 
 ADMIN = "postgresql://fupin:fupin@127.0.0.1:25432/postgres"
 URL = "postgresql+asyncpg://fupin:fupin@127.0.0.1:25432/{db}"
-SEED_000 = Path("/work/shared/seeds/000_e5112b4b1e0e3cec.txt")
+SEED_000 = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_e5112b4b1e0e3cec.txt"
 COUNTIES = [f"4309{n:02d}" for n in range(1, 11)]
 
 

@@ -1,5 +1,7 @@
 """Request examples published in the OpenAPI document (validated against the models by a test)."""
 
+from shared.idnumber import synthetic
+
 HOUSEHOLD = "01a2081e-a189-7000-95a6-edb600f56b3e"
 STEP = {"step": "village_review", "decided_on": "2024-03-08", "note": "村民代表会议评议通过",
         "notice_from": "2024-03-08", "notice_to": "2024-03-13"}
@@ -10,7 +12,7 @@ EXAMPLES = {
         "region_code": "43", "due_days": 15, "working_days": False, "min_monitoring_months": 6,
         "county_approval_required": True, "min_notice_days": 5},
     ("post", "/api/v1/monitoring/signals"): {
-        "id_number": "430902198005170016", "source": "department",
+        "id_number": synthetic("43090219800517001"), "source": "department",
         "department": "medical_insurance", "kind": "high_medical_expense",
         "amount": "38000.00", "occurred_on": "2024-03-01", "detail": "住院自付费用较高"},
     ("post", "/api/v1/monitoring/signals/{signal_id}/match"): {"household_id": HOUSEHOLD},

@@ -1,6 +1,8 @@
 """Request examples published in the OpenAPI document (validated against the models by a test)."""
 
-HEAD = {"name": "张三", "id_number": "430902198005170016", "relation": "head",
+from shared.idnumber import synthetic
+
+HEAD = {"name": "张三", "id_number": synthetic("43090219800517001"), "relation": "head",
         "labor_ability": "normal", "health": "chronic", "schooling": "none"}
 
 EXAMPLES = {
@@ -11,12 +13,12 @@ EXAMPLES = {
     ("post", "/api/v1/registry/households"): {
         "village_code": "430902100201", "attribute": "general", "identified_year": 2016,
         "primary_cause": "illness", "secondary_causes": ["lack_skills"],
-        "members": [HEAD, {**HEAD, "name": "李四", "id_number": "430902198203030022",
+        "members": [HEAD, {**HEAD, "name": "李四", "id_number": synthetic("43090219820303002"),
                            "relation": "spouse", "health": "healthy"}]},
     ("patch", "/api/v1/registry/households/{household_id}"): {
         "attribute": "dibao", "secondary_causes": ["lack_labor"]},
     ("post", "/api/v1/registry/households/{household_id}/members"): {
-        **HEAD, "name": "张小明", "id_number": "430902201009010030", "relation": "child",
+        **HEAD, "name": "张小明", "id_number": synthetic("43090220100901003"), "relation": "child",
         "labor_ability": "none", "health": "healthy", "schooling": "primary"},
     ("put", "/api/v1/registry/households/{household_id}/incomes/{year}"): {
         "wage": "9600.00", "business": "2400.00", "property": "0.00", "transfer": "1800.00",

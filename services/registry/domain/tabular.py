@@ -14,6 +14,7 @@ from services.registry.domain.enums import (
     Relation,
     Schooling,
 )
+from shared.idnumber import synthetic
 from shared.web import LabeledEnum
 
 
@@ -61,7 +62,7 @@ COLUMNS: tuple[Column, ...] = (
            note="同一户的成员行须连续排列 / rows of one household must be adjacent"),
     Column("name", "姓名", aliases=("成员姓名",), example="王建国"),
     Column("id_number", "身份证号", aliases=("证件号码", "身份证号码"),
-           example="430902198005170017", note="请设置为文本格式 / keep as text"),
+           example=synthetic("43090219800517001"), note="请设置为文本格式 / keep as text"),
     Column("relation", "与户主关系", enum=Relation, example="户主"),
     Column("labor_ability", "劳动能力", aliases=("劳动技能",), enum=LaborAbility,
            example="普通劳动力"),
