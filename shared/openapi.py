@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from shared.error_catalog import markdown_table
+
 PROBLEM_SCHEMA = {
     "type": "object",
     "title": "Problem",
@@ -43,7 +45,10 @@ def problem_openapi(app: FastAPI, examples: dict[tuple[str, str], dict] | None =
     JSON request body with its example."""
     if app.openapi_schema:
         return app.openapi_schema
-    doc = get_openapi(title=app.title, version=app.version, description=app.description,
+    description = (f"{app.description}\n\n## 错误代码 / error codes\n\n"
+                   f"Every error is application/problem+json; `errors[].code` is one of:\n\n"
+                   f"{markdown_table()}")
+    doc = get_openapi(title=app.title, version=app.version, description=description,
                       routes=app.routes)
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)

@@ -32,3 +32,15 @@ def test_every_code_is_documented():
 def test_the_scan_finds_codes():
     assert {"invalid_id_number", "person_already_registered", "insufficient_funds",
             "stale_version"} <= codes_in_source()
+
+
+def test_catalogue_matches_the_guide_and_is_published():
+    from services import definitions
+    from shared.app import create_app
+    from shared.error_catalog import ERROR_CODES
+    from shared.settings import Settings
+
+    assert set(ERROR_CODES) == documented()
+    assert codes_in_source() <= set(ERROR_CODES)
+    doc = create_app(definitions(["funds"]), settings=Settings()).openapi()
+    assert all(f"`{code}`" in doc["info"]["description"] for code in ERROR_CODES)
