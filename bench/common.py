@@ -45,7 +45,12 @@ def peak_rss_mib() -> float:
 
 
 def append_result(benchmark: str, command: str, figures: str, ratios: str = "") -> None:
-    """One dated row in docs/benchmarks.md (created with its header when missing)."""
+    """One dated row in docs/benchmarks.md (created with its header when missing).
+
+    FUPIN_BENCH_NO_RECORD=1 only prints it: for trial runs while changing the code."""
+    if os.environ.get("FUPIN_BENCH_NO_RECORD") == "1":
+        print(f"(not recorded) {benchmark}: {figures}; {ratios}")
+        return
     if not RESULTS.exists():
         RESULTS.write_text(HEADER, encoding="utf-8")
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
