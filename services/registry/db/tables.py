@@ -87,6 +87,22 @@ class Member(RegistryTable, table=True):
     created_at: dt.datetime = Field(default_factory=_now, sa_type=_TS)
 
 
+class HouseholdStat(RegistryTable, table=True):
+    """Maintained statistics (统计): households and their current members per village and
+    (status, attribute, primary cause). Rewritten for the touched villages in the same
+    transaction as every write that changes them (services/registry/domain/counters.py);
+    `GET /stats` sums these rows instead of reading every member."""
+
+    __tablename__ = "household_stats"
+
+    village_code: str = Field(primary_key=True, max_length=12)
+    status: str = Field(primary_key=True, max_length=10)
+    attribute: str = Field(primary_key=True, max_length=10)
+    primary_cause: str = Field(primary_key=True, max_length=20)
+    households: int
+    people: int
+
+
 class HouseholdCounter(RegistryTable, table=True):
     """Next household number per village (户编号 = village code + sequence)."""
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from services.registry.db.tables import Household, HouseholdCounter, Member, Region
+from services.registry.domain import counters
 from services.registry.domain.enums import HouseholdStatus
 from shared.db import insert_ignore
 from shared.errors import Conflict, NotFound, Unprocessable
@@ -46,6 +47,7 @@ async def register_household(tx: Tx, *, village_code: str, attribute: str, ident
         await tx.session.flush()
     except IntegrityError:
         raise _already_registered() from None
+    await counters.refresh(tx, [village_code])  # statistics counters, same transaction
     tx.emit(_registered_event(household, rows), subject=household.id, region_code=village_code)
     tx.audit("household.register", "household", household.id, region_code=village_code,
              after=snapshot(household, rows))
@@ -176,6 +178,8 @@ async def update_household(tx: Tx, household: Household, *, changes: dict,
         return members
     touch(household)
     tx.session.add(household)
+    if {"attribute", "primary_cause", "region_code", "status"} & set(changed):
+        await counters.refresh(tx, [household.region_code])  # statistics counters
     head = next(m for m in current(members) if m.relation == "head")
     tx.emit(HouseholdUpdated(
         household_id=household.id, region_code=household.region_code, changed=changed,

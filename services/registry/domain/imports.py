@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 
+from services.registry.domain import counters
 from services.registry.domain import import_store as store
 from services.registry.domain.import_rows import HouseholdDraft, RowError, RowParser, households
 from services.registry.domain.tabular_io import Table
@@ -214,6 +215,9 @@ async def _import_batch(tx: Tx, context: _Context, batch: list[HouseholdDraft]) 
             outcome.people += len(members)
     await store.insert_batch(tx, rows)
     await store.raise_counters(tx, numbers)
+    # Statistics counters (household_stats) of the batch's villages, in the batch's own
+    # transaction, after its rows are written (helper A, issue 7; keep this call).
+    await counters.refresh_batch(tx, {h["region_code"] for h in rows.households})
     return outcome
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from services.registry.db.tables import Household, StatusChange
-from services.registry.domain import records, rules
+from services.registry.domain import counters, records, rules
 from services.registry.domain.enums import HouseholdStatus
 from services.registry.domain.households import touch
 from shared.errors import ErrorItem, RuleViolations, Unprocessable
@@ -33,6 +33,7 @@ async def exit_household(tx: Tx, household: Household, *, year: int) -> Househol
         raise RuleViolations("未达到脱贫标准 (the exit standard is not met)", problems)
     previous = household.status
     _change_status(tx, household, to=HouseholdStatus.exited.value, year=year)
+    await counters.refresh(tx, [household.region_code])  # statistics counters, same transaction
     tx.emit(HouseholdExited(household_id=household.id, region_code=household.region_code,
                             year=year, per_capita_net_income_fen=per_capita_fen,
                             poverty_line_fen=line),
@@ -80,6 +81,7 @@ async def relapse_household(tx: Tx, household: Household, *, reason: str,
                             field="occurred_on")
     _change_status(tx, household, to=HouseholdStatus.relapsed.value, reason=reason,
                    occurred_on=occurred_on)
+    await counters.refresh(tx, [household.region_code])  # statistics counters, same transaction
     tx.emit(HouseholdRelapsed(household_id=household.id, region_code=household.region_code,
                               reason=reason, occurred_on=occurred_on),
             subject=household.id, region_code=household.region_code)

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy.exc import IntegrityError
 
 from services.registry.db.tables import Household, Member
+from services.registry.domain import counters
 from services.registry.domain.households import (
     _already_registered,
     _ensure_not_registered,
@@ -40,6 +41,7 @@ async def add_member(tx: Tx, household: Household, *, data: dict) -> Member:
     members.append(member)
     touch(household)
     tx.session.add(household)
+    await counters.refresh(tx, [household.region_code])  # statistics counters, same transaction
     count = len(current(members))
     tx.emit(MemberAdded(household_id=household.id, region_code=household.region_code,
                         member=member_facts(member), member_count=count),
@@ -69,6 +71,7 @@ async def remove_member(tx: Tx, household: Household, *, member_id: str, reason:
     tx.session.add(member)
     touch(household)
     tx.session.add(household)
+    await counters.refresh(tx, [household.region_code])  # statistics counters, same transaction
     count = len(current(members))
     tx.emit(MemberRemoved(household_id=household.id, region_code=household.region_code,
                           member_id=member.id, reason=reason, member_count=count),
