@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -72,6 +73,19 @@ def upsert(bind_dialect: str, table: sa.Table, values: dict[str, Any] | list[dic
     stmt = module.insert(table).values(values)
     return stmt.on_conflict_do_update(
         index_elements=keys, set_={c: getattr(stmt.excluded, c) for c in update})
+
+
+@functools.cache
+def upsert_statement(bind_dialect: str, table: sa.Table, keys: tuple[str, ...],
+                     update: tuple[str, ...]) -> Any:
+    """`upsert` without its values, built once per (dialect, table, keys, update): execute it
+    with a list of rows (`session.execute(stmt, rows)`, one executemany). `upsert` with many
+    rows builds a new multi-row VALUES construct per call, which SQLAlchemy compiles anew
+    every time (its cache keys on the row count and columns); this one compiles once."""
+    module = postgresql if bind_dialect == "postgresql" else sqlite
+    stmt = module.insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in update})
 
 
 def dialect_of(session: AsyncSession) -> str:

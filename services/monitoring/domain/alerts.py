@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from services.monitoring.db.tables import Alert, AlertStep
@@ -33,6 +36,109 @@ async def raise_or_append(tx: Tx, *, household_id: str, region_code: str, kind: 
         existing = await open_alert(tx, household_id)  # a concurrent writer raised it first
         assert existing is not None
     return _append(tx, existing, kind=kind, source=source)
+
+
+@dataclass(frozen=True)
+class Lead:
+    """One automatic lead for `raise_or_append_many`: a kind and source for a household."""
+
+    household_id: str
+    region_code: str
+    kind: str
+    source: str
+
+
+async def raise_or_append_many(tx: Tx, leads: list[Lead]) -> None:
+    """`raise_or_append` for many leads at once, with the same alerts, due dates, events and
+    audit rows as applying them one by one in order: one query loads the open alerts of all
+    the households, one multi-row insert raises the missing ones (a household's second lead
+    waits for a later round, so it sees the alert its first one raised)."""
+    for chunk in _rounds(leads):
+        await _raise_or_append_round(tx, chunk)
+
+
+def _rounds(leads: list[Lead]) -> list[list[Lead]]:
+    """Split `leads` into rounds where a household appears at most once, keeping each
+    household's order (round k holds every household's k-th lead)."""
+    depth: dict[str, int] = {}
+    rounds: list[list[Lead]] = []
+    for lead in leads:
+        level = depth.get(lead.household_id, 0)
+        depth[lead.household_id] = level + 1
+        if level == len(rounds):
+            rounds.append([])
+        rounds[level].append(lead)
+    return rounds
+
+
+async def _raise_or_append_round(tx: Tx, leads: list[Lead]) -> None:
+    if not leads:
+        return
+    households = {lead.household_id for lead in leads}
+    if len(households) != len(leads):
+        raise ValueError("a round holds one lead per household")
+    opened = await open_alerts(tx, households)
+    missing = [lead for lead in leads if lead.household_id not in opened]
+    if missing:
+        raised = await _insert_many(tx, missing)
+        lost = [lead for lead in missing if lead.household_id not in raised]
+        if lost:  # a concurrent writer raised these first: add to its alert, as one by one
+            opened.update(await open_alerts(tx, {lead.household_id for lead in lost}))
+    for lead in leads:
+        alert = opened.get(lead.household_id)
+        if alert is not None:
+            _append(tx, alert, kind=lead.kind, source=lead.source)
+
+
+async def open_alerts(tx: Tx, household_ids: set[str]) -> dict[str, Alert]:
+    """The open alert of each of `household_ids` that has one, locked (one query)."""
+    if not household_ids:
+        return {}
+    query = (sa.select(Alert).where(Alert.household_id.in_(sorted(household_ids)),
+                                    Alert.status == AlertStatus.open.value)
+             .with_for_update().execution_options(populate_existing=True))
+    return {a.household_id: a for a in (await tx.session.execute(query)).scalars()}
+
+
+async def _insert_many(tx: Tx, leads: list[Lead]) -> set[str]:
+    """Raise an alert for each lead in one INSERT ... ON CONFLICT DO NOTHING; return the
+    households whose alert this statement created (the others got one concurrently)."""
+    raised_on = calendar.today()
+    rule_of = await rules.rule_finder(tx, year=raised_on.year)
+    created = []
+    for lead in leads:
+        rule = rule_of(lead.region_code)
+        created.append(Alert(
+            id=new_id(), household_id=lead.household_id, region_code=lead.region_code,
+            kinds=[lead.kind], sources=[lead.source], raised_on=raised_on,
+            status=AlertStatus.open.value,
+            due_on=calendar.add_days(raised_on, rule.due_days, working=rule.working_days)))
+    columns = [c.name for c in _ALERTS.columns]
+    # One row per household: RETURNING tells which of them this statement raised.
+    result = await tx.session.execute(_insert_open_statement(tx.dialect),
+                                      [{c: getattr(a, c) for c in columns} for a in created])
+    raised = set(result.scalars())
+    for alert in created:
+        if alert.household_id in raised:
+            tx.emit(raised_event(alert), subject=alert.household_id,
+                    region_code=alert.region_code)
+            tx.audit("alert.raise", "alert", alert.id, region_code=alert.region_code,
+                     after=snapshot(alert))
+    return raised
+
+
+_ALERTS = Alert.__table__
+
+
+@functools.cache
+def _insert_open_statement(dialect: str):
+    """INSERT an open alert unless the household has one (built and compiled once; executed
+    with many rows, RETURNING the households it raised)."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    return (module.insert(_ALERTS)
+            .on_conflict_do_nothing(index_elements=["household_id"],
+                                    index_where=_ALERTS.c.status == AlertStatus.open.value)
+            .returning(_ALERTS.c.household_id))
 
 
 async def open_alert(tx: Tx, household_id: str) -> Alert | None:

@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from services.monitoring.db.tables import HouseholdView, IncomeView, MemberView
-from shared.db import upsert
+from shared.db import upsert_statement
 from shared.events.registry import (
     GuaranteesAssessed,
     HouseholdExited,
@@ -23,6 +23,7 @@ from shared.tx import Tx
 
 _HV = HouseholdView.__table__
 _MV = MemberView.__table__
+_IV = IncomeView.__table__
 
 
 def _now() -> dt.datetime:
@@ -39,19 +40,15 @@ async def households_registered(tx: Tx, payloads: list[HouseholdRegistered]) -> 
     a household wins, as it would applied one by one)."""
     now = _now()
     latest = {p.household_id: p for p in payloads}
-    await tx.session.execute(upsert(
-        tx.dialect, _HV,
+    await tx.session.execute(
+        upsert_statement(tx.dialect, _HV, ("household_id",),
+                         ("region_code", "status", "attribute", "member_count", "updated_at")),
         [{"household_id": p.household_id, "region_code": p.region_code, "status": p.status,
           "attribute": p.attribute, "member_count": len(p.members), "updated_at": now}
-         for p in latest.values()],
-        keys=["household_id"],
-        update=["region_code", "status", "attribute", "member_count", "updated_at"]))
+         for p in latest.values()])
     members = {m.member_id: (p.household_id, m) for p in latest.values() for m in p.members}
     if members:
-        await tx.session.execute(upsert(
-            tx.dialect, _MV,
-            [_member_row(hid, m) for hid, m in members.values()],
-            keys=["member_id"], update=["household_id", "id_hash", "labor_ability", "active"]))
+        await _upsert_member_rows(tx, [_member_row(hid, m) for hid, m in members.values()])
 
 
 async def household_updated(tx: Tx, payload: HouseholdUpdated) -> None:
@@ -78,13 +75,13 @@ async def income_recorded(tx: Tx, payload: IncomeRecorded) -> None:
 async def incomes_recorded(tx: Tx, payloads: list[IncomeRecorded]) -> None:
     now = _now()
     latest = {(p.household_id, p.year): p for p in payloads}
-    await tx.session.execute(upsert(
-        tx.dialect, IncomeView.__table__,
+    await tx.session.execute(
+        upsert_statement(tx.dialect, _IV, ("household_id", "year"),
+                         ("net_income_fen", "per_capita_net_income_fen", "member_count",
+                          "recorded_at")),
         [{"household_id": p.household_id, "year": p.year, "net_income_fen": p.net_income_fen,
           "per_capita_net_income_fen": p.per_capita_net_income_fen,
-          "member_count": p.member_count, "recorded_at": now} for p in latest.values()],
-        keys=["household_id", "year"],
-        update=["net_income_fen", "per_capita_net_income_fen", "member_count", "recorded_at"]))
+          "member_count": p.member_count, "recorded_at": now} for p in latest.values()])
 
 
 async def guarantees_assessed(tx: Tx, payload: GuaranteesAssessed) -> None:
@@ -106,9 +103,13 @@ async def _update(tx: Tx, household_id: str, **values) -> None:
 
 
 async def _upsert_members(tx: Tx, household_id: str, members: list[MemberFacts]) -> None:
-    await tx.session.execute(upsert(
-        tx.dialect, _MV, [_member_row(household_id, m) for m in members],
-        keys=["member_id"], update=["household_id", "id_hash", "labor_ability", "active"]))
+    await _upsert_member_rows(tx, [_member_row(household_id, m) for m in members])
+
+
+async def _upsert_member_rows(tx: Tx, rows: list[dict]) -> None:
+    await tx.session.execute(
+        upsert_statement(tx.dialect, _MV, ("member_id",),
+                         ("household_id", "id_hash", "labor_ability", "active")), rows)
 
 
 def _member_row(household_id: str, m: MemberFacts) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
@@ -101,6 +102,32 @@ async def effective_rule(tx: Tx, *, year: int, region_code: str) -> tuple[str | 
     rules = {r.region_code: r for r in await rules_of_year(tx, year=year, within=region_code)}
     best = longest_prefix_match(region_code, rules)
     return (best, _values(rules[best])) if best is not None else (None, DEFAULT_RULE)
+
+
+async def rule_finder(tx: Tx, *, year: int) -> Callable[[str], RuleValues]:
+    """`effective_rule(year, region)[1]` for many regions from one query: the year's rules
+    are loaded once and the longest prefix chosen per region in memory."""
+    rules = {r.region_code: _values(r) for r in await rules_of_year(tx, year=year)}
+
+    def find(region_code: str) -> RuleValues:
+        best = longest_prefix_match(region_code, rules)
+        return rules[best] if best is not None else DEFAULT_RULE
+
+    return find
+
+
+async def line_finder(tx: Tx, *, year: int) -> Callable[[str], int | None]:
+    """The amount of `effective_line(year, region)` for many regions from one query (None:
+    no line applies)."""
+    query = sa.select(MonitoringLine.region_code, MonitoringLine.amount_fen).where(
+        MonitoringLine.year == year)
+    lines = {code: amount for code, amount in (await tx.session.execute(query)).all()}
+
+    def find(region_code: str) -> int | None:
+        best = longest_prefix_match(region_code, lines)
+        return lines[best] if best is not None else None
+
+    return find
 
 
 def _values(rule: MonitoringRule) -> RuleValues:

@@ -63,22 +63,21 @@ async def on_incomes_run(tx: Tx, run: list) -> None:
     await projection.incomes_recorded(tx, [payload for _, payload in run])
 
 
-@rules_subscription.on(IncomeRecorded.type)
-async def on_income(tx: Tx, event: CloudEvent, payload: IncomeRecorded) -> None:
-    await auto_rules.income_recorded(tx, household_id=payload.household_id,
-                                     region_code=payload.region_code, year=payload.year,
-                                     per_capita_fen=payload.per_capita_net_income_fen)
+# The rules apply a run of one type set-based (a run of one for retries and redrive).
+@rules_subscription.on_many(IncomeRecorded.type)
+async def on_incomes(tx: Tx, run: list) -> None:
+    await auto_rules.incomes_recorded(tx, [
+        auto_rules.Income(p.household_id, p.region_code, p.year, p.per_capita_net_income_fen)
+        for _, p in run])
 
 
-@rules_subscription.on(GuaranteesAssessed.type)
-async def on_guarantees(tx: Tx, event: CloudEvent, payload: GuaranteesAssessed) -> None:
-    await auto_rules.guarantees_assessed(tx, household_id=payload.household_id,
-                                         region_code=payload.region_code,
-                                         unmet=list(payload.unmet),
-                                         assessed_on=payload.assessed_on)
+@rules_subscription.on_many(GuaranteesAssessed.type)
+async def on_guarantees(tx: Tx, run: list) -> None:
+    await auto_rules.assessments(tx, [
+        auto_rules.Assessment(p.household_id, p.region_code, list(p.unmet), p.assessed_on)
+        for _, p in run])
 
 
-@rules_subscription.on(HouseholdRelapsed.type)
-async def on_relapsed(tx: Tx, event: CloudEvent, payload: HouseholdRelapsed) -> None:
-    await auto_rules.relapsed(tx, household_id=payload.household_id,
-                              region_code=payload.region_code)
+@rules_subscription.on_many(HouseholdRelapsed.type)
+async def on_relapsed(tx: Tx, run: list) -> None:
+    await auto_rules.relapses(tx, [(p.household_id, p.region_code) for _, p in run])
