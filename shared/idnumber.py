@@ -27,10 +27,35 @@ class IdInfo:
     region_prefix: str
 
 
+_ZERO_OFFSET = ord("0") * sum(_WEIGHTS)
+_ODD = frozenset("13579")
+
+
 def check_digit(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character for the first 17 digits."""
     total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
     return _CHECK[total % 11]
+
+
+def quick_fields(text: str, today: dt.date) -> tuple[str, dt.date, str] | None:
+    """(normalized, birth date, sex) of a valid ID number, or None when `parse_id_number`
+    must decide (and name the reason). The same rules, cheaper: the bulk import checks one
+    number per row."""
+    value = text.upper()
+    if not _SHAPE.match(value):
+        return None
+    # The digits' character codes weighted, less the weighted code of "0" per position:
+    # the weighted digit sum, without converting each character.
+    if _CHECK[(sum(map(int.__mul__, value[:17].encode(), _WEIGHTS)) - _ZERO_OFFSET) % 11] \
+            != value[17]:
+        return None
+    try:
+        born = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return None
+    if born.year < 1900 or born > today:
+        return None
+    return value, born, "male" if value[16] in _ODD else "female"
 
 
 def parse_id_number(text: str, *, today: dt.date | None = None) -> IdInfo:

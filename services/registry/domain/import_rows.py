@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import operator
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.registry.domain.tabular import BY_KEY, COLUMNS, SEPARATORS, Column, code_of
-from shared.idnumber import IdInfo, InvalidIdNumber, parse_id_number
+from shared.idnumber import InvalidIdNumber, parse_id_number, quick_fields
 from shared.regions import is_region_code
 
 MAX_MEMBERS = 30
@@ -32,7 +31,7 @@ class RowError:
     row: int
 
 
-@dataclass
+@dataclass(slots=True)
 class MemberRow:
     row: int
     name: str
@@ -47,7 +46,7 @@ class MemberRow:
     id_hash: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class HouseholdDraft:
     household_no: str
     first_row: int
@@ -58,15 +57,12 @@ class HouseholdDraft:
     head_hash: str = ""
     already_imported: bool = False
     prepared: Any = None  # the rows to insert, built before the registry checks
+    village_code: str = ""  # values["village_code"] once the household rules have run
 
     def reset_checks(self) -> None:
         """Forget the registry checks' findings (a batch is retried)."""
         del self.errors[self.row_errors:]
         self.already_imported = False
-
-    @property
-    def village_code(self) -> str:
-        return str(self.values.get("village_code", ""))
 
 
 class RowParser:
@@ -79,6 +75,11 @@ class RowParser:
         self.enums = [(BY_KEY[k], positions.get(k)) for k in MEMBER_ENUMS]
         self.household_cells = [(k, p) for k in HOUSEHOLD_KEYS
                                 if (p := positions.get(k)) is not None]
+        # The common case's lookups, precomputed: a row they accept is one `parse` accepts.
+        complete = all(p is not None for _, p in self.enums) and {"name", "id_number"} <= \
+            positions.keys()
+        self._quick = (positions["name"], positions["id_number"],
+                       [(p, c.accepted) for c, p in self.enums]) if complete else None
 
     def label(self, key: str) -> str:
         return self.headers.get(key) or BY_KEY[key].header
@@ -94,6 +95,9 @@ class RowParser:
         return self.cell(cells, "household_no")
 
     def parse(self, number: int, cells: list[str]) -> tuple[MemberRow | None, list[RowError]]:
+        member = self._quick_parse(number, cells)
+        if member is not None:
+            return member, []
         if len(cells) < self.width:
             cells = cells + [""] * (self.width - len(cells))
         errors: list[RowError] = []
@@ -111,6 +115,28 @@ class RowParser:
         return MemberRow(number, name, info.normalized, info.sex, info.birth_date,
                          str(relation), str(labor_ability), str(health), str(schooling),
                          household), []
+
+    def _quick_parse(self, number: int, cells: list[str]) -> MemberRow | None:
+        """The row as `parse` would return it when the row has no error, else None (and
+        `parse` finds and names the errors). No method call per cell: most rows are valid."""
+        if self._quick is None or len(cells) < self.width:
+            return None
+        name_at, id_at, enums = self._quick
+        codes = []
+        for position, accepted in enums:
+            text = cells[position].strip()
+            code = accepted.get(text) or accepted.get(text.lower())
+            if not text or code is None:
+                return None
+            codes.append(code)
+        name = cells[name_at].strip()
+        fields = quick_fields(cells[id_at].strip(), self.today)
+        if not name or len(name) > 50 or fields is None:
+            return None
+        relation, labor_ability, health, schooling = codes
+        return MemberRow(number, name, fields[0], fields[2], fields[1], relation, labor_ability,
+                         health, schooling, {key: text for key, p in self.household_cells
+                                             if (text := cells[p].strip())})
 
     def household_values(self, member: MemberRow, errors: list[RowError]) -> dict[str, object]:
         """The household-level values of one row, parsed."""
@@ -139,7 +165,7 @@ class RowParser:
             errors.append(self.error(number, "id_number", "required", "必填 (required)"))
             return None
         try:
-            return _valid_id_number(text, self.today) or parse_id_number(text, today=self.today)
+            return parse_id_number(text, today=self.today)
         except InvalidIdNumber as exc:
             # Never repeat the number itself.
             reason = _ID_REASONS.get(exc.reason, "格式错误 (format)")
@@ -188,35 +214,12 @@ class RowParser:
         return [str(c) for c in dict.fromkeys(codes)]
 
 
-_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
-
-
-def _valid_id_number(text: str, today: dt.date) -> IdInfo | None:
-    """The common case fast: a valid number's IdInfo, or None to let
-    shared.idnumber.parse_id_number decide (and name the reason)."""
-    value = text.upper()
-    if not _SHAPE.match(value):
-        return None
-    if _CHECK[sum(map(operator.mul, map(int, value[:17]), _WEIGHTS)) % 11] != value[17]:
-        return None
-    try:
-        born = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-    except ValueError:
-        return None
-    if born.year < 1900 or born > today:
-        return None
-    return IdInfo(normalized=value, birth_date=born, sex="male" if int(value[16]) % 2 else "female",
-                  region_prefix=value[:6])
-
-
 def households(parser: RowParser, records: Iterable[tuple[int, list[str]]]
                ) -> Iterator[HouseholdDraft]:
     """Group adjacent rows with the same 户编号 into checked household drafts."""
     current: HouseholdDraft | None = None
     for number, cells in records:
-        if not any(c.strip() for c in cells):
+        if not "".join(cells).strip():  # no cell with more than blanks
             continue
         number_text = parser.household_no(cells)
         if current is None or number_text != current.household_no or not number_text:
@@ -238,6 +241,7 @@ def households(parser: RowParser, records: Iterable[tuple[int, list[str]]]
 def finish(parser: RowParser, draft: HouseholdDraft) -> HouseholdDraft:
     """Household-level rules: exactly one head, whose row carries the household's values."""
     _household_rules(parser, draft)
+    draft.village_code = str(draft.values.get("village_code", ""))
     draft.row_errors = len(draft.errors)
     return draft
 

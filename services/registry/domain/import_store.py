@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,12 +26,27 @@ class ExistingHousehold:
     head_hash: str | None
 
 
+# The COPY records' column order: every column but an auto-increment key (the outbox id), in
+# table order (checked against the tables below, so a schema change cannot go unnoticed).
+HOUSEHOLD_COLUMNS = ("id", "household_no", "region_code", "status", "attribute",
+                     "identified_year", "primary_cause", "secondary_causes", "version",
+                     "created_at", "updated_at")
+MEMBER_COLUMNS = ("id", "household_id", "name", "id_cipher", "id_hash", "relation",
+                  "labor_ability", "health", "schooling", "sex", "birth_date", "removed_on",
+                  "removed_reason", "created_at")
+OUTBOX_COLUMNS = ("event_id", "topic", "key", "type", "payload", "created_at", "published_at")
+AUDIT_COLUMNS = ("id", "at", "actor", "action", "resource_type", "resource_id", "region_code",
+                 "before", "after", "request_id")
+
+
 @dataclass
 class BatchRows:
-    households: list[dict[str, Any]] = field(default_factory=list)
-    members: list[dict[str, Any]] = field(default_factory=list)
-    outbox: list[dict[str, Any]] = field(default_factory=list)
-    audit: list[dict[str, Any]] = field(default_factory=list)
+    """A batch's records, tuples in the column orders above; JSON columns hold JSON text."""
+
+    households: list[tuple] = field(default_factory=list)
+    members: list[tuple] = field(default_factory=list)
+    outbox: list[tuple] = field(default_factory=list)
+    audit: list[tuple] = field(default_factory=list)
 
 
 async def region_levels(tx: Tx, codes: Iterable[str]) -> dict[str, str]:
@@ -83,63 +97,57 @@ def _one_of(tx: Tx, column: sa.Column, values: list[str]) -> sa.ColumnElement[bo
 
 async def insert_batch(tx: Tx, rows: BatchRows) -> None:
     """Write a batch's households, members, outbox events and audit entries."""
-    tables = ((_HOUSEHOLDS, rows.households), (_MEMBERS, rows.members),
-              (tx.infra.outbox, rows.outbox), (tx.infra.audit, rows.audit))
+    tables = ((_HOUSEHOLDS, HOUSEHOLD_COLUMNS, rows.households),
+              (_MEMBERS, MEMBER_COLUMNS, rows.members),
+              (tx.infra.outbox, OUTBOX_COLUMNS, rows.outbox),
+              (tx.infra.audit, AUDIT_COLUMNS, rows.audit))
+    for table, columns, _ in tables:
+        copy_columns(table, columns)
     if tx.dialect == "postgresql":
         raw = await (await tx.session.connection()).get_raw_connection()
         driver = raw.driver_connection
-        for table, data in tables:
-            if data:
-                await driver.copy_records_to_table(table.name, columns=_copy_spec(table)[0],
-                                                   records=_records(table, data))
+        for table, columns, records in tables:
+            if records:
+                await driver.copy_records_to_table(table.name, columns=columns,
+                                                   records=records)
     else:
-        for table, data in tables:
-            if data:
-                await tx.session.execute(table.insert(), data)
+        for table, columns, records in tables:
+            if records:
+                await tx.session.execute(table.insert(), _as_dicts(table, columns, records))
 
 
-_SPECS: dict[str, tuple[list[str], list[tuple[str, Any]], list[int]]] = {}
+_CHECKED: set[tuple[str, tuple[str, ...]]] = set()
 
 
-def _copy_spec(table: sa.Table) -> tuple[list[str], list[tuple[str, Any]], list[int]]:
-    """Column names, (name, default) pairs and the positions of JSON columns, once per table.
-    Every column but an auto-increment key (the outbox id)."""
-    if table.name not in _SPECS:
-        columns = [c for c in table.columns
-                   if not (c.primary_key and c.autoincrement is True
-                           and isinstance(c.type, sa.Integer | sa.BigInteger))]
-        _SPECS[table.name] = ([c.name for c in columns], [(c.name, _default(c)) for c in columns],
-                              [i for i, c in enumerate(columns) if isinstance(c.type, sa.JSON)])
-    return _SPECS[table.name]
+def copy_columns(table: sa.Table, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """`columns`, once checked to be the table's columns but an auto-increment key, in order:
+    the import writes every column itself (no column is left to a default)."""
+    if (table.name, columns) not in _CHECKED:
+        actual = tuple(c.name for c in table.columns
+                       if not (c.primary_key and c.autoincrement is True
+                               and isinstance(c.type, sa.Integer | sa.BigInteger)))
+        if actual != columns:
+            raise RuntimeError(f"the import's records for {table.name} have the columns "
+                               f"{columns}, the table {actual}")
+        _CHECKED.add((table.name, columns))
+    return columns
 
 
-def _records(table: sa.Table, rows: list[dict[str, Any]]) -> list[tuple]:
-    names, spec, json_positions = _copy_spec(table)
-    pick = operator.itemgetter(*names)
-    records = []
+def _as_dicts(table: sa.Table, columns: tuple[str, ...],
+              records: list[tuple]) -> list[dict[str, Any]]:
+    """Records as the parameter dicts of an INSERT (SQLite), JSON texts decoded again for the
+    JSON columns' own encoding."""
+    json_columns = [c for c in columns if isinstance(table.c[c].type, sa.JSON)]
+    rows = [dict(zip(columns, record, strict=True)) for record in records]
     for row in rows:
-        try:
-            values = list(pick(row))
-        except KeyError:  # a column the import leaves to its default
-            values = [row[name] if name in row else default() for name, default in spec]
-        for i in json_positions:
-            if values[i] is not None:
-                values[i] = _JSON(values[i])
-        records.append(tuple(values))
-    return records
+        for name in json_columns:
+            if row[name] is not None:
+                row[name] = json.loads(row[name])
+    return rows
 
 
-_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
-
-
-def _default(column: sa.Column) -> Callable[[], Any]:
-    """A column's Python-side default, as an INSERT through SQLAlchemy would apply it."""
-    default = column.default
-    if default is not None and default.is_scalar:
-        return lambda: default.arg
-    if default is not None and default.is_callable:
-        return lambda: default.arg(None)
-    return lambda: None
+# A JSON column's value as the import stores it (PostgreSQL's COPY takes the text).
+json_text = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 async def raise_counters(tx: Tx, numbers: dict[str, int]) -> None:

@@ -14,7 +14,9 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import json
+import json.encoder
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from services.registry.domain.tabular_io import Table
 from shared.crypto import PiiCipher
 from shared.errors import Conflict, Unprocessable
 from shared.events.registry import HouseholdRegistered
-from shared.ids import new_id
+from shared.ids import new_id, new_ids
 from shared.logs import request_id_var
 from shared.tx import Tx
 
@@ -197,7 +199,8 @@ async def _import_batch(tx: Tx, context: _Context, batch: list[HouseholdDraft]) 
     await _check_people(tx, batch)
     rows = store.BatchRows()
     numbers: dict[str, int] = {}
-    actor = tx.actor
+    villages: set[str] = set()
+    actor = (tx.actor,)
     for draft in batch:
         if draft.errors:
             outcome.rejected += 1
@@ -209,15 +212,16 @@ async def _import_batch(tx: Tx, context: _Context, batch: list[HouseholdDraft]) 
             rows.households.append(household)
             rows.members.extend(members)
             rows.outbox.append(event)
-            rows.audit.append({**audit, "actor": actor})
+            rows.audit.append(audit[:2] + actor + audit[3:])  # the actor of this unit of work
             _remember_number(draft, numbers)
+            villages.add(draft.village_code)
             outcome.imported += 1
             outcome.people += len(members)
     await store.insert_batch(tx, rows)
     await store.raise_counters(tx, numbers)
     # Statistics counters (household_stats) of the batch's villages, in the batch's own
     # transaction, after its rows are written (helper A, issue 7; keep this call).
-    await counters.refresh_batch(tx, {h["region_code"] for h in rows.households})
+    await counters.refresh_batch(tx, villages)
     return outcome
 
 
@@ -281,72 +285,102 @@ async def _check_people(tx: Tx, batch: list[HouseholdDraft]) -> None:
 
 
 def prepare_batch(batch: list[HouseholdDraft], context: _Context, cipher: PiiCipher) -> None:
-    """Blind indexes for the checks, and the rows a household would be stored as."""
-    now = dt.datetime.now(dt.UTC)
-    request_id = request_id_var.get()
+    """Blind indexes for the checks, and the rows a household would be stored as: COPY
+    records in import_store's column order, JSON texts already encoded."""
     for draft in batch:
         for member in draft.members:
             member.id_hash = cipher.blind_index(member.id_number)
             if member.relation == "head":
                 draft.head_hash = member.id_hash
-        if not draft.errors:
-            draft.prepared = _rows_of(draft, context, cipher, now, request_id)
+    live = [d for d in batch if not d.errors]
+    if not live:
+        return
+    people = sum(len(d.members) for d in live)
+    now = dt.datetime.now(dt.UTC)
+    batch_values = _BatchValues(now=now, time=_ENCODE(now.isoformat().replace("+00:00", "Z")),
+                                import_id=_ENCODE(context.import_id),
+                                request_id=request_id_var.get(),
+                                ids=iter(new_ids(3 * len(live) + people)),
+                                sealed=iter(cipher.encrypt_many(
+                                    [m.id_number for d in live for m in d.members])))
+    for draft in live:
+        draft.prepared = _rows_of(draft, batch_values)
 
 
-def _rows_of(draft: HouseholdDraft, context: _Context, cipher: PiiCipher, now: dt.datetime,
-             request_id: str | None) -> tuple[dict, list[dict], dict, dict]:
-    values = draft.values
-    household_id = new_id()
-    household = {
-        "id": household_id, "household_no": draft.household_no,
-        "region_code": draft.village_code, "status": values["status"],
-        "attribute": values["attribute"], "identified_year": values["identified_year"],
-        "primary_cause": values["primary_cause"], "secondary_causes": values["secondary_causes"],
-        "version": 1, "created_at": now, "updated_at": now,
-    }
-    members = [{
-        "id": new_id(), "household_id": household_id, "name": m.name,
-        "id_cipher": cipher.encrypt(m.id_number), "id_hash": m.id_hash,
-        "relation": m.relation, "labor_ability": m.labor_ability, "health": m.health,
-        "schooling": m.schooling, "sex": m.sex, "birth_date": m.birth_date,
-        "removed_on": None, "removed_reason": None, "created_at": now,
-    } for m in draft.members]
-    audit = {
-        "id": new_id(), "at": now, "action": "household.import",
-        "resource_type": "household", "resource_id": household_id,
-        "region_code": draft.village_code, "before": None, "request_id": request_id,
-        "after": {**{k: v for k, v in household.items() if k not in ("created_at", "updated_at")},
-                  "import_id": context.import_id,
-                  "members": [{"id": m["id"], "relation": m["relation"],
-                               "id_hash": m["id_hash"][:12]} for m in members]},
-    }
-    return household, members, _event_row(household, members, now), audit
+@dataclass(slots=True)
+class _BatchValues:
+    """What every household of a batch shares, and its supply of ids and ciphertexts (taken
+    in the order `new_id` was called before: household, members, event, audit entry)."""
+
+    now: dt.datetime
+    time: str  # JSON text
+    import_id: str  # JSON text
+    request_id: str | None
+    ids: Iterator[str]
+    sealed: Iterator[str]
 
 
-def _event_row(household: dict[str, Any], members: list[dict[str, Any]],
-               now: dt.datetime) -> dict[str, Any]:
-    """The outbox row of `household.registered`, the CloudEvent serialised in one step
-    (a pydantic model per household would cost more than the rest of the import)."""
-    event_id = new_id()
-    data = {k: household[k] for k in ("household_no", "region_code", "status", "attribute",
-                                      "identified_year", "primary_cause", "secondary_causes")}
-    data["household_id"] = household["id"]
-    data["members"] = [{
-        "member_id": m["id"], "relation": m["relation"], "labor_ability": m["labor_ability"],
-        "health": m["health"], "schooling": m["schooling"], "sex": m["sex"],
-        "birth_year": m["birth_date"].year, "id_hash": m["id_hash"]} for m in members]
-    envelope = {
-        "specversion": "1.0", "id": event_id, "source": "/fupin/registry",
-        "type": HouseholdRegistered.type, "subject": household["id"],
-        "time": now.isoformat().replace("+00:00", "Z"), "datacontenttype": "application/json",
-        "regioncode": household["region_code"], "data": data,
-    }
-    return {"event_id": event_id, "topic": HouseholdRegistered.topic, "key": household["id"],
-            "type": HouseholdRegistered.type, "created_at": now, "published_at": None,
-            "payload": _JSON(envelope)}
+def _rows_of(draft: HouseholdDraft, batch: _BatchValues) -> tuple[tuple, list[tuple], tuple,
+                                                                   tuple]:
+    """(household, members, outbox event, audit entry) as COPY records; the audit entry's
+    actor (third) is filled in by the unit of work.
+
+    The event payload and the audit `after` are written as JSON text directly, byte for byte
+    what `_EVENT_JSON` / `import_store`'s JSON column encoder make of the dicts
+    `tests/registry/test_import_rows.py` builds (every string through the JSON encoder's own
+    escaping): encoding a dict per household cost more than the rest of its preparation."""
+    values, now, ids, e = draft.values, batch.now, batch.ids, _ENCODE
+    household_id = next(ids)
+    status, attribute, cause = values["status"], values["attribute"], values["primary_cause"]
+    year, causes, village = values["identified_year"], values["secondary_causes"], \
+        draft.village_code
+    causes_json, causes_compact = _causes_json(tuple(causes))
+    household = (household_id, draft.household_no, village, status, attribute, year, cause,
+                 causes_json, 1, now, now)
+    members = [(next(ids), household_id, m.name, next(batch.sealed), m.id_hash, m.relation,
+                m.labor_ability, m.health, m.schooling, m.sex, m.birth_date, None, None, now)
+               for m in draft.members]
+    j_id, j_no, j_village = e(household_id), e(draft.household_no), e(village)
+    j_status, j_attribute, j_cause, j_year = e(status), e(attribute), e(cause), str(int(year))
+    event_id = next(ids)
+    event_members = ",".join(
+        f'{{"member_id":{e(m[0])},"relation":{e(m[5])},"labor_ability":{e(m[6])},'
+        f'"health":{e(m[7])},"schooling":{e(m[8])},"sex":{e(m[9])},'
+        f'"birth_year":{m[10].year:d},"id_hash":{e(m[4])}}}' for m in members)
+    payload = (
+        f'{{"specversion":"1.0","id":{e(event_id)},"source":"/fupin/registry",'
+        f'"type":{_EVENT_TYPE},"subject":{j_id},"time":{batch.time},'
+        f'"datacontenttype":"application/json","regioncode":{j_village},"data":{{'
+        f'"household_no":{j_no},"region_code":{j_village},"status":{j_status},'
+        f'"attribute":{j_attribute},"identified_year":{j_year},"primary_cause":{j_cause},'
+        f'"secondary_causes":{causes_compact},"household_id":{j_id},'
+        f'"members":[{event_members}]}}}}')
+    event = (event_id, HouseholdRegistered.topic, household_id, HouseholdRegistered.type,
+             payload, now, None)
+    audit_members = ", ".join(
+        f'{{"id": {e(m[0])}, "relation": {e(m[5])}, "id_hash": {e(m[4][:12])}}}'
+        for m in members)
+    after = (
+        f'{{"id": {j_id}, "household_no": {j_no}, "region_code": {j_village}, '
+        f'"status": {j_status}, "attribute": {j_attribute}, "identified_year": {j_year}, '
+        f'"primary_cause": {j_cause}, "secondary_causes": {causes_json}, "version": 1, '
+        f'"import_id": {batch.import_id}, "members": [{audit_members}]}}')
+    audit = (next(ids), now, None, "household.import", "household", household_id, village,
+             None, after, batch.request_id)
+    return household, members, event, audit
 
 
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODE = json.encoder.encode_basestring  # type: ignore[attr-defined]  # a str as JSON text
+_EVENT_TYPE = _ENCODE(HouseholdRegistered.type)
+
+
+@functools.lru_cache(maxsize=1024)
+def _causes_json(causes: tuple[str, ...]) -> tuple[str, str]:
+    """Secondary causes as the JSON column stores them, and as the event carries them."""
+    return store.json_text(list(causes)), _EVENT_JSON(list(causes))
+
+
+_EVENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 _OWN_SHAPE = re.compile(r"^(\d{12})(\d{5})$")
