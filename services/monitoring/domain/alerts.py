@@ -54,6 +54,9 @@ async def raise_or_append_many(tx: Tx, leads: list[Lead]) -> None:
     the households, one multi-row insert raises the missing ones (a household's second lead
     waits for a later round, so it sees the alert its first one raised)."""
     for chunk in _rounds(leads):
+        # Write the previous round's changes first: the read below refreshes the alerts it
+        # loads (populate_existing), which would drop changes still pending in the session.
+        await tx.session.flush()
         await _raise_or_append_round(tx, chunk)
 
 
@@ -137,7 +140,7 @@ def _insert_open_statement(dialect: str):
     module = postgresql if dialect == "postgresql" else sqlite
     return (module.insert(_ALERTS)
             .on_conflict_do_nothing(index_elements=["household_id"],
-                                    index_where=_ALERTS.c.status == AlertStatus.open.value)
+                                    index_where=sa.text("status = 'open'"))
             .returning(_ALERTS.c.household_id))
 
 
