@@ -9,13 +9,21 @@ drops its own databases) and compares the rate with
       the same households/members tables, no checks, no events, no audit;
   (b) the naive way: one SQLModel ORM insert per row (measured on a sample).
 Peak RSS is measured in a child process per file size to show that memory stays flat.
-A row is appended to docs/benchmarks.md unless --no-record.
+
+The test server runs with fsync and synchronous_commit off, which flatters every commit,
+above all the naive way's commit per household. Unless --no-durable, the import, (a) and (b)
+are measured again on a durable server as production runs one (fsync, synchronous_commit and
+full_page_writes on): a second cluster of deploy/postgres.sh with FUPIN_PG_DURABLE=1 on its
+own port and directory (--durable-port, --durable-dir), started for the run and stopped
+after it if the script started it. Both sets of figures are printed and recorded.
+Rows are appended to docs/benchmarks.md unless --no-record (or FUPIN_BENCH_NO_RECORD=1).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -25,6 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -32,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import append_result, peak_rss_mib  # noqa: E402
 
 PG = os.environ.get("FUPIN_BENCH_PG", "fupin:fupin@127.0.0.1:25432")
+ROOT = Path(__file__).resolve().parents[1]
 REGION = "430902"
 KEYS = {"pii_key": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         "blind_index_key": "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="}
@@ -186,7 +196,7 @@ def run_child(kind: str, file: Path, households: int, data_dir: str) -> dict:
         out = subprocess.run(
             [sys.executable, __file__, "--child", kind, "--file", str(file), "--db", database,
              "--data-dir", data_dir, "--households", str(households)],
-            check=True, capture_output=True, text=True)
+            check=True, capture_output=True, text=True, env={**os.environ, "FUPIN_BENCH_PG": PG})
     finally:
         drop_database(database)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -208,6 +218,10 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=20_000, help="second size for peak RSS")
     parser.add_argument("--naive", type=int, default=2_000, help="households in the ORM sample")
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--no-durable", action="store_true",
+                        help="only the test server (fsync off), no durable second cluster")
+    parser.add_argument("--durable-port", type=int, default=25433)
+    parser.add_argument("--durable-dir", default="/tmp/fupin-pg-bench-durable")
     parser.add_argument("--child", choices=sorted(CHILDREN))
     parser.add_argument("--file")
     parser.add_argument("--db")
@@ -226,23 +240,61 @@ def _log(message: str) -> None:
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
+    global PG
     with tempfile.TemporaryDirectory(prefix="fupin-bench-") as tmp:
         directory = Path(tmp)
         _log(f"seeding {args.households} and {args.small} households")
         big, small = seed_file(directory, args.households), seed_file(directory, args.small)
         size_mib = big.stat().st_size / 1048576
-        _log(f"import of {args.small} households")
-        small_run = run_child("import", small, args.small, tmp)
-        _log(f"import of {args.households} households")
-        big_run = run_child("import", big, args.households, tmp)
-        _log("raw COPY of the same rows")
-        raw = run_child("raw", big, args.households, tmp)
-        _log(f"naive ORM inserts of {args.naive} households")
-        naive = run_child("naive", big, args.naive, tmp)
+        runs = [("test server, fsync off", measure(args, big, small, tmp))]
+        if not args.no_durable:
+            with durable_server(args) as address:
+                PG = address
+                runs.append(("durable server, fsync on", measure(args, big, small, tmp)))
+    for label, run in runs:
+        figures, ratios = describe(args, run, size_mib, label)
+        print(figures)
+        print(ratios)
+        if not args.no_record:
+            name = "registry import (PostgreSQL)" if label.startswith("test") else \
+                "registry import (PostgreSQL, durable)"
+            append_result(name, ".venv/bin/python bench/registry_import.py", figures, ratios)
+    return 0
+
+
+def measure(args: argparse.Namespace, big: Path, small: Path, tmp: str) -> dict[str, dict]:
+    _log(f"[{PG}] import of {args.small} households")
+    small_run = run_child("import", small, args.small, tmp)
+    _log(f"[{PG}] import of {args.households} households")
+    big_run = run_child("import", big, args.households, tmp)
+    _log(f"[{PG}] raw COPY of the same rows")
+    raw = run_child("raw", big, args.households, tmp)
+    _log(f"[{PG}] naive ORM inserts of {args.naive} households")
+    naive = run_child("naive", big, args.naive, tmp)
+    return {"small": small_run, "big": big_run, "raw": raw, "naive": naive,
+            "settings": asyncio.run(_server_settings())}
+
+
+async def _server_settings() -> str:
+    import asyncpg
+
+    conn = await asyncpg.connect(f"postgresql://{PG}/postgres")
+    try:
+        values = [await conn.fetchval(f"SHOW {name}")
+                  for name in ("fsync", "synchronous_commit", "full_page_writes")]
+    finally:
+        await conn.close()
+    return "fsync={} synchronous_commit={} full_page_writes={}".format(*values)
+
+
+def describe(args: argparse.Namespace, run: dict[str, dict], size_mib: float,
+             label: str) -> tuple[str, str]:
+    big_run, small_run, raw, naive = run["big"], run["small"], run["raw"], run["naive"]
     rate = big_run["people"] / big_run["seconds"]
     raw_rate = raw["people"] / raw["seconds"]
     naive_rate = naive["people"] / naive["seconds"]
     figures = (
+        f"{label} ({run['settings']}): "
         f"{args.households:,} households / {big_run['people']:,} people ({size_mib:.0f} MiB CSV), "
         f"strict import {big_run['seconds']:.1f} s = **{rate:,.0f} people/s** "
         f"({big_run['cpu']:.1f} s CPU in the importing process); "
@@ -253,12 +305,27 @@ def run_benchmark(args: argparse.Namespace) -> int:
         f"{args.households:,} (before import: {big_run['rss_before_mib']:.0f} MiB)")
     ratios = (f"import/raw = {rate / raw_rate:.0%} (goal ≥ 50 %); "
               f"import/naive = {rate / naive_rate:.0f}× (goal ≥ 30×)")
-    print(figures)
-    print(ratios)
-    if not args.no_record:
-        append_result("registry import (PostgreSQL)", ".venv/bin/python bench/registry_import.py",
-                      figures, ratios)
-    return 0
+    return figures, ratios
+
+
+@contextlib.contextmanager
+def durable_server(args: argparse.Namespace) -> Iterator[str]:
+    """A second deploy/postgres.sh cluster with FUPIN_PG_DURABLE=1 on its own port; stopped
+    afterwards when this run started it (a cluster already running there is left alone)."""
+    env = {**os.environ, "FUPIN_PG_DIR": args.durable_dir,
+           "FUPIN_PG_PORT": str(args.durable_port), "FUPIN_PG_DURABLE": "1"}
+    script = [str(ROOT / "deploy" / "postgres.sh")]
+    running = subprocess.run(["bash", *script, "status"], env=env, capture_output=True,
+                             check=False).returncode == 0
+    if not running:
+        _log(f"starting a durable PostgreSQL on 127.0.0.1:{args.durable_port}")
+        subprocess.run(["bash", *script, "start"], env=env, check=True, capture_output=True)
+    try:
+        yield f"fupin:fupin@127.0.0.1:{args.durable_port}"
+    finally:
+        if not running:
+            subprocess.run(["bash", *script, "stop"], env=env, check=False, capture_output=True)
+            _log("durable PostgreSQL stopped")
 
 
 if __name__ == "__main__":
