@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import logging
 import time
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.bus.base import Bus, BusUnavailable, Consumer, Record
 from shared.db import insert_ignore
@@ -68,6 +70,7 @@ class EventConsumer:
         self.retry_delay = retry_delay
         self.consumer: Consumer | None = None
         self._lag_reported = 0.0
+        self._committing: asyncio.Task | None = None
 
     async def run_forever(self) -> None:
         while True:
@@ -93,7 +96,10 @@ class EventConsumer:
                     await self.process(records)
                     await self._report_lag()
         finally:
-            await self.consumer.stop()
+            try:
+                await self._committed()  # a clean stop keeps the last batch's offsets
+            finally:
+                await self.consumer.stop()
 
     async def process(self, records: list[Record]) -> None:
         """Handle a polled batch in order, then commit the offsets it covered.
@@ -108,7 +114,19 @@ class EventConsumer:
         for record in records:
             positions[(record.topic, record.partition)] = record.offset + 1
         assert self.consumer is not None
-        await self.consumer.commit(positions)
+        # The offsets go to the broker while the next batch is polled and handled (a round
+        # trip to the group coordinator less per batch on the way of every event). Commits
+        # stay in order - each waits for the previous one, whose failure surfaces here - and
+        # an offset not yet committed when the process dies only means a redelivery, which
+        # the inbox makes harmless.
+        await self._committed()
+        self._committing = asyncio.create_task(self.consumer.commit(positions))
+
+    async def _committed(self) -> None:
+        """Wait for the offsets of the previous batch (raising what their commit raised)."""
+        task, self._committing = self._committing, None
+        if task is not None:
+            await task
 
     async def _handle_batch(self, records: list[Record]) -> bool:
         try:
@@ -122,21 +140,18 @@ class EventConsumer:
         try:
             async with self.runtime.sessionmaker() as session:
                 tx = self.runtime.new_tx(session, actor=f"event:{self.sub.group}")
-                ids = list({e.id for e, _ in work})
-                done = set((await session.execute(sa.select(inbox.c.event_id).where(
-                    inbox.c.consumer_group == self.sub.group, inbox.c.event_id.in_(ids))
-                )).scalars())
-                fresh, seen = [], set(done)
+                unique, seen = [], set()
                 for event, handler in work:
-                    if event.id not in seen:
+                    if event.id not in seen:  # the same event twice in a batch: once
                         seen.add(event.id)
-                        fresh.append((event, handler))
-                emitted = False
-                if fresh:
-                    now = dt.datetime.now(dt.UTC)
-                    await session.execute(inbox.insert(), [
-                        {"consumer_group": self.sub.group, "event_id": e.id, "processed_at": now}
-                        for e, _ in fresh])
+                        unique.append((event, handler))
+                # Claim the events in one statement: the inbox rows it inserted are the
+                # events not handled before (by this process or by another member).
+                now = dt.datetime.now(dt.UTC)
+                claimed = set((await session.execute(_claim_statement(tx.dialect, inbox), [
+                    {"consumer_group": self.sub.group, "event_id": e.id, "processed_at": now}
+                    for e, _ in unique])).scalars())
+                fresh = [(e, h) for e, h in unique if e.id in claimed]
                 for run in _runs(fresh):
                     await self._apply_run(tx, run)
                     await session.flush()  # later runs in the batch see these rows
@@ -289,6 +304,14 @@ def is_transient(exc: BaseException) -> bool:
             return True
         todo += [e.__cause__, e.__context__, getattr(e, "orig", None)]
     return False
+
+
+@functools.cache
+def _claim_statement(dialect: str, inbox: sa.Table):
+    """INSERT the inbox rows, skipping those already there, RETURNING the event ids it
+    inserted (built once per dialect and table, run with a batch's rows)."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
 
 
 def _runs(work: list[tuple[CloudEvent, Handler]]) -> list[list[tuple[CloudEvent, Handler]]]:

@@ -85,6 +85,57 @@ class TestInbox:
         assert await count(rt, "inbox") == 1
 
 
+class TestBatch:
+    async def test_batch_claims_each_event_once(self, monitoring):
+        """A polled batch holding an event handled before and an event twice: the batch
+        path (one claiming insert for the inbox) handles every new event exactly once."""
+        from shared.bus.base import Record
+
+        rt = monitoring.runtime("monitoring")
+        sub = _counting_subscription("test.batch")
+        consumer = EventConsumer(runtime=rt, subscription=sub, bus=rt.bus)
+        old, new, other = _event("h-old"), _event("h-new"), _event("h-other")
+        records = [Record(HOUSEHOLDS, 0, k, e.subject, e.to_bytes())
+                   for k, e in enumerate([old, new, old, new, other])]
+        await consumer.handle(records[0])
+        assert await consumer._handle_batch(records), "the batch fell back to one by one"
+        handled = await rows(rt, "SELECT resource_id FROM audit_log "
+                                 "WHERE action = 'test.handled' ORDER BY resource_id")
+        assert [h.resource_id for h in handled] == ["h-new", "h-old", "h-other"]
+        assert await count(rt, "inbox", "WHERE consumer_group = 'test.batch'") == 3
+        assert await consumer._handle_batch(records)  # all of it again: nothing new
+        assert await count(rt, "audit_log", "WHERE action = 'test.handled'") == 3
+
+    async def test_stopping_commits_the_last_batch(self, monitoring):
+        """Offsets are committed in the background while the next batch is handled; a
+        stopped consumer has still committed everything it handled."""
+        rt = monitoring.runtime("monitoring")
+        bus = await monitoring.new_bus()
+        await _publish(bus, *[_event(f"h-{k}") for k in range(5)])
+        sub = _counting_subscription("test.commit")
+        consumer = EventConsumer(runtime=rt, subscription=sub, bus=rt.bus)
+        async with running(consumer.run_forever()):
+            await eventually(lambda: _at_least(rt, "WHERE consumer_group = 'test.commit'", 5))
+        sentinel = _event("h-after")
+        await _publish(bus, sentinel)
+        # The group's next member starts at the committed offsets: at the sentinel.
+        later = (await monitoring.new_bus()).consumer(group="test.commit", topics=[HOUSEHOLDS])
+        await later.start()
+        got = []
+        try:
+            for _ in range(120):
+                got += await later.poll(timeout=0.25)
+                if any(r.key == "h-after" for r in got):
+                    break
+        finally:
+            await later.stop()
+        assert [r.key for r in got] == ["h-after"]
+
+
+async def _at_least(rt, where: str, n: int) -> bool:
+    return await count(rt, "inbox", where) >= n
+
+
 class TestDeadLetters:
     async def test_poison_event_is_parked_and_does_not_block(self, monitoring):
         rt = monitoring.runtime("monitoring")
