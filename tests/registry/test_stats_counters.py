@@ -199,12 +199,21 @@ class TestRepair:
         # Counters lost (as on a database restored without them): the answer follows the
         # counters, and `differences` reports every missing row.
         async with rt.engine.begin() as conn:
-            await conn.execute(sa.text("DELETE FROM household_stats"))
-        r = await p.client("registry").get(f"{API}/stats", headers=p.auth())
-        assert r.json()["households"]["total"] == 0
+            for table in ("household_stats", "county_stats", "village_poor_people"):
+                await conn.execute(sa.text(f"DELETE FROM {table}"))
+        for region in ("", VILLAGE):
+            r = await p.client("registry").get(f"{API}/stats", params={"region": region},
+                                               headers=p.auth())
+            assert r.json()["households"]["total"] == 0
+            assert r.json()["villages"] == []
         missing = await _in_tx(p, counters.differences)
-        assert {(key[0], stored, base) for key, stored, base in missing} == {
-            (VILLAGE, None, (1, 2)), (OTHER_COUNTY_VILLAGE, None, (1, 1))}
+        assert {(table, key[0], stored, base) for table, key, stored, base in missing} == {
+            ("household_stats", VILLAGE, None, (1, 2)),
+            ("household_stats", OTHER_COUNTY_VILLAGE, None, (1, 1)),
+            ("county_stats", VILLAGE[:6], None, (1, 2)),
+            ("county_stats", OTHER_COUNTY_VILLAGE[:6], None, (1, 1)),
+            ("village_poor_people", VILLAGE, None, (2,)),
+            ("village_poor_people", OTHER_COUNTY_VILLAGE, None, (1,))}
 
         async def rebuild(tx):
             written = await counters.rebuild(tx)
@@ -269,11 +278,20 @@ class TestMigration:
                 found = (await conn.execute(sa.text(
                     "SELECT village_code, status, attribute, primary_cause, households, people "
                     "FROM household_stats ORDER BY 1, 2, 3"))).all()
+                county = (await conn.execute(sa.text(
+                    "SELECT county_code, status, attribute, households, people "
+                    "FROM county_stats ORDER BY 1, 2, 3"))).all()
+                poor = (await conn.execute(sa.text(
+                    "SELECT village_code, poor_people FROM village_poor_people"))).all()
             assert [tuple(r) for r in found] == [
                 (VILLAGE, "exited", "dibao", "illness", 1, 1),
                 (VILLAGE, "poor", "general", "illness", 2, 3),
                 (OTHER_COUNTY_VILLAGE, "poor", "general", "illness", 1, 0),
             ]
+            assert [tuple(r) for r in county] == [
+                ("430902", "exited", "dibao", 1, 1), ("430902", "poor", "general", 2, 3),
+                ("430903", "poor", "general", 1, 0)]
+            assert [tuple(r) for r in poor] == [(VILLAGE, 3)]  # none in a village of 0
         finally:
             await engine.dispose()
             if name is not None:
@@ -286,3 +304,18 @@ def _date(*parts: int):
     import datetime as dt
 
     return dt.date(*parts)
+
+
+def test_incidence_percent_in_integers_equals_the_decimal_rounding():
+    """`_percent` computes in integers; it must give exactly what the Decimal half-up
+    rounding gave, exact halves included."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    cases = [(p, w) for w in (1, 2, 3, 7, 8, 16, 40, 300, 333, 800, 1600, 2999, 80_000)
+             for p in (0, 1, 2, 3, 5, 7, 8, 16, 33, 100, 299, 300, 301, 999, 1001, w, 3 * w)]
+    cases += [(1, 8), (1, 16 * 10**3), (5, 4_000_000), (10**13, 3), (2, -3)]
+    for part, whole in cases:
+        expected = str((Decimal(part * 100) / whole).quantize(Decimal("0.01"), ROUND_HALF_UP))
+        assert search._percent(part, whole) == expected, (part, whole)
+    assert search._percent(3, 0) is None
+    assert search._percent(3, None) is None

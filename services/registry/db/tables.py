@@ -103,6 +103,31 @@ class HouseholdStat(RegistryTable, table=True):
     people: int
 
 
+class CountyStat(RegistryTable, table=True):
+    """`household_stats` summed per county (the first six digits of the village code), so a
+    province or city sums some thousand rows instead of every village's. Kept by the same
+    writes, from the change of their villages' rows (counters.py)."""
+
+    __tablename__ = "county_stats"
+
+    county_code: str = Field(primary_key=True, max_length=6)
+    status: str = Field(primary_key=True, max_length=10)
+    attribute: str = Field(primary_key=True, max_length=10)
+    primary_cause: str = Field(primary_key=True, max_length=20)
+    households: int
+    people: int
+
+
+class VillagePoorPeople(RegistryTable, table=True):
+    """Current members of a village's poor and relapsed households (贫困发生率's numerator),
+    for villages that have any; kept with `household_stats` (counters.py)."""
+
+    __tablename__ = "village_poor_people"
+
+    village_code: str = Field(primary_key=True, max_length=12)
+    poor_people: int
+
+
 class HouseholdCounter(RegistryTable, table=True):
     """Next household number per village (户编号 = village code + sequence)."""
 

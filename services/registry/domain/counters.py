@@ -1,48 +1,75 @@
-"""Maintained statistics counters (`household_stats`): what `GET /stats` sums.
+"""Maintained statistics counters: what `GET /stats` sums instead of every member row.
 
-One row per (village, status, attribute, primary cause) holding the number of households and
-of their current (not removed) members. Every write that can change a household's village,
-status, attribute or primary cause, or its number of current members, calls `refresh` (or,
-for a bulk import batch, `refresh_batch`) in its own transaction, after its rows are written.
+Three tables, kept in the transaction of every write that can change a household's village,
+status, attribute or primary cause, or its number of current members (registration, member
+add/remove, PATCH, exit, relapse, each import batch): the write calls `refresh` (an import
+batch `refresh_batch`) after its rows are written.
 
-Why a recompute and not +1/-1 increments: `refresh` deletes the counter rows of the touched
-villages and inserts them again from the base tables (households joined to their current
-members). A village has tens of households, so this costs one indexed read of a few hundred
-rows, and it does not depend on each write path knowing the household's state before and
-after the change: a path that forgets an increment, or gets its sign wrong, would leave the
-counters wrong forever, while a recompute is right whenever it runs after the writes (and
-the next write to a village repairs it). `rebuild` recomputes everything (used by the
-migration's backfill, by `fupin` repair and by the benchmark); `tally_from_base` is the old
-per-request aggregate, kept as the oracle that tests compare the counters against.
+- `household_stats`: per village and (status, attribute, primary cause), the households and
+  their current (not removed) members. The source of the other two.
+- `county_stats`: the same summed per county (first six digits of the village code), so a
+  province (60 counties) sums a few thousand rows instead of 200,000 village rows.
+- `village_poor_people`: per village, the current members of its poor and relapsed
+  households, for villages that have any (the numerator of the village incidence).
+
+Why a recompute and not +1/-1 increments in every write path: `refresh` deletes the
+`household_stats` rows of the touched villages and inserts them again from the base tables
+(households joined to their current members). A village has tens of households, so this is
+one indexed read of a few hundred rows, and no write path has to know the household's state
+before and after its change: a path that forgot an increment, or got a sign wrong, would leave
+the counters wrong for good, while a recompute is right whenever it runs after the writes
+(and the next write to a village repairs it). `county_stats` is then moved by the difference
+between the villages' old and new rows (an increment, but computed here from the recomputed
+rows, in one place), and `village_poor_people` is rewritten from the new rows.
+`rebuild` recomputes all three from scratch (the migration's backfill does the same in SQL;
+also for repair and for the benchmark after its COPY fill); `differences` lists every counter
+that disagrees with the base tables; `tally_from_base` is the old per-request aggregate, kept
+as the oracle the tests compare the counters against.
 
 Concurrency (PostgreSQL, READ COMMITTED): a recompute reads the base tables as of its own
 statement, so two transactions writing the same village must not both recompute before
-either commits (the later commit would keep counters that miss the other's rows).
+either commits (the later commit would keep rows that miss the other's writes, and the
+village's old rows, from which the county difference is taken, must be the committed ones).
 `refresh` therefore takes a transaction-scoped advisory lock on the village's bucket (one of
 256, by CRC-32 of the code) before it reads: the next writer of that bucket waits until the
-lock holder commits, and its recompute then sees the committed rows. Bucket locks are taken
-in ascending order, under a shared "all buckets" lock; `refresh_batch` (the import, which may
-refresh several times in one transaction) takes that lock exclusively instead, so it never
-waits for buckets piecemeal while holding others. Locks are taken at the end of a write,
-right before its commit, so they are held briefly. SQLite runs one writer at a time, so no
-lock is needed there.
+lock holder commits, and its recompute then sees the committed rows. `county_stats` rows are
+only ever incremented (`households = households + :delta`), which commutes, under row locks
+taken in key order. Bucket locks are taken in ascending order, under a shared "all buckets"
+lock; `refresh_batch` (an import, which may refresh several times in one transaction) and
+`rebuild` take that lock exclusively instead, so they never collect buckets piecemeal. The
+locks are taken at the end of a write, right before its commit, so they are held briefly.
+One case can still deadlock (PostgreSQL then aborts one side): a strict, multi-batch import
+that, after its first batch, waits for a row lock of a registration that is itself waiting
+for the import's statistics lock. SQLite runs one writer at a time: no lock is needed there.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections import defaultdict
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
-from services.registry.db.tables import Household, HouseholdStat, Member
+from services.registry.db.tables import (
+    CountyStat,
+    Household,
+    HouseholdStat,
+    Member,
+    VillagePoorPeople,
+)
+from services.registry.domain.regions import POOR_STATUSES
 from shared.tx import Tx
 
 STATS: sa.Table = HouseholdStat.__table__  # type: ignore[assignment]
+COUNTY: sa.Table = CountyStat.__table__  # type: ignore[assignment]
+POOR: sa.Table = VillagePoorPeople.__table__  # type: ignore[assignment]
 _HOUSEHOLDS: sa.Table = Household.__table__  # type: ignore[assignment]
 _MEMBERS: sa.Table = Member.__table__  # type: ignore[assignment]
-_COLUMNS = ["village_code", "status", "attribute", "primary_cause", "households", "people"]
+_KEY = ["status", "attribute", "primary_cause"]
+_COLUMNS = ["village_code", *_KEY, "households", "people"]
+COUNTY_DIGITS = 6
 
 BUCKETS = 256
 # Advisory locks with two int4 keys live in their own key space (the outbox relay uses the
@@ -73,8 +100,8 @@ def tally_from_base(where: sa.ColumnElement[bool] | None = None) -> sa.Select:
 
 
 async def refresh(tx: Tx, villages: Iterable[str]) -> None:
-    """Recompute the counter rows of `villages` from the base tables, in `tx`; call it after
-    the transaction's writes to those villages (pending ORM changes are flushed first)."""
+    """Bring the counters of `villages` up to date with the base tables, in `tx`; call it
+    after the transaction's writes to those villages (pending ORM changes are flushed)."""
     codes = sorted(set(villages))
     if not codes:
         return
@@ -97,26 +124,62 @@ async def refresh_batch(tx: Tx, villages: Iterable[str]) -> None:
 
 
 async def rebuild(tx: Tx) -> int:
-    """Recompute every counter row from the base tables (repair; the benchmark after its COPY
-    fill). Returns the number of counter rows written."""
+    """Recompute every counter from the base tables (repair; the benchmark after its COPY
+    fill). Returns the number of `household_stats` rows written."""
     await tx.session.flush()
     if tx.dialect == "postgresql":
-        await tx.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_CLASS,
-                                                                         _ALL_BUCKETS)))
-    await tx.session.execute(STATS.delete())
+        await _lock(tx, all_buckets=True, codes=[])
+    for table in (STATS, COUNTY, POOR):
+        await tx.session.execute(table.delete())
     await tx.session.execute(STATS.insert().from_select(_COLUMNS, tally_from_base()))
+    county = sa.func.substr(STATS.c.village_code, 1, COUNTY_DIGITS)
+    await tx.session.execute(COUNTY.insert().from_select(
+        ["county_code", *_KEY, "households", "people"],
+        sa.select(county, *[STATS.c[k] for k in _KEY], sa.func.sum(STATS.c.households),
+                  sa.func.sum(STATS.c.people))
+        .group_by(county, *[STATS.c[k] for k in _KEY])))
+    await tx.session.execute(POOR.insert().from_select(
+        ["village_code", "poor_people"],
+        sa.select(STATS.c.village_code, sa.func.sum(STATS.c.people))
+        .where(STATS.c.status.in_(POOR_STATUSES)).group_by(STATS.c.village_code)
+        .having(sa.func.sum(STATS.c.people) > 0)))
     return int(await tx.session.scalar(sa.select(sa.func.count()).select_from(STATS)) or 0)
 
 
 async def differences(tx: Tx) -> list[tuple]:
-    """Counter rows that disagree with the base tables, as (key, counters, base); empty when
-    the counters are right. For tests and for checking a deployment before a `rebuild`."""
-    stored = {tuple(r[:4]): tuple(r[4:]) for r in (await tx.session.execute(
-        sa.select(*[STATS.c[c] for c in _COLUMNS]))).all()}
-    base = {tuple(r[:4]): (int(r[4]), int(r[5])) for r in (await tx.session.execute(
-        tally_from_base())).all()}
-    return sorted((key, stored.get(key), base.get(key))
-                  for key in stored.keys() | base.keys() if stored.get(key) != base.get(key))
+    """Every counter that disagrees with the base tables, as (table, key, stored, expected);
+    empty when all are right. For tests, and to check a deployment before a `rebuild`.
+    A `county_stats` row at zero is the same as no row."""
+    base = [(r[0], *r[1:4], int(r[4]), int(r[5]))
+            for r in (await tx.session.execute(tally_from_base())).all()]
+    expected: dict[str, dict[tuple, tuple]] = {"household_stats": {}, "county_stats": {},
+                                                "village_poor_people": {}}
+    county: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    poor: dict[tuple, int] = defaultdict(int)
+    for village, status, attribute, cause, households, people in base:
+        expected["household_stats"][(village, status, attribute, cause)] = (households, people)
+        total = county[(village[:COUNTY_DIGITS], status, attribute, cause)]
+        total[0] += households
+        total[1] += people
+        if status in POOR_STATUSES and people:
+            poor[(village,)] += people
+    expected["county_stats"] = {k: tuple(v) for k, v in county.items()}
+    expected["village_poor_people"] = {k: (v,) for k, v in poor.items()}
+    stored = {
+        "household_stats": {tuple(r[:4]): tuple(r[4:]) for r in (await tx.session.execute(
+            sa.select(*[STATS.c[c] for c in _COLUMNS]))).all()},
+        "county_stats": {tuple(r[:4]): tuple(r[4:]) for r in (await tx.session.execute(
+            sa.select(COUNTY.c.county_code, *[COUNTY.c[k] for k in _KEY], COUNTY.c.households,
+                      COUNTY.c.people))).all() if tuple(r[4:]) != (0, 0)},
+        "village_poor_people": {(r[0],): (r[1],) for r in (await tx.session.execute(
+            sa.select(POOR.c.village_code, POOR.c.poor_people))).all()},
+    }
+    found = []
+    for table, rows in expected.items():
+        kept = stored[table]
+        found += sorted((table, key, kept.get(key), rows.get(key))
+                        for key in kept.keys() | rows.keys() if kept.get(key) != rows.get(key))
+    return found
 
 
 async def _lock(tx: Tx, *, all_buckets: bool, codes: list[str]) -> None:
@@ -137,9 +200,46 @@ async def _lock(tx: Tx, *, all_buckets: bool, codes: list[str]) -> None:
 
 
 async def _recompute(tx: Tx, codes: list[str]) -> None:
-    await tx.session.execute(STATS.delete().where(_one_of(tx, STATS.c.village_code, codes)))
-    await tx.session.execute(STATS.insert().from_select(
-        _COLUMNS, tally_from_base(_one_of(tx, _HOUSEHOLDS.c.region_code, codes))))
+    """Rewrite the villages' `household_stats` and `village_poor_people` rows and move
+    `county_stats` by the difference (the caller holds the villages' locks)."""
+    session = tx.session
+    mine = _one_of(tx, STATS.c.village_code, codes)
+    old = (await session.execute(sa.select(*[STATS.c[c] for c in _COLUMNS]).where(mine))).all()
+    new = (await session.execute(
+        tally_from_base(_one_of(tx, _HOUSEHOLDS.c.region_code, codes)))).all()
+    await session.execute(STATS.delete().where(mine))
+    if new:
+        await session.execute(STATS.insert(), [dict(zip(_COLUMNS, r)) for r in new])
+    await _move_counties(tx, old, new)
+    await session.execute(POOR.delete().where(_one_of(tx, POOR.c.village_code, codes)))
+    poor: dict[str, int] = defaultdict(int)
+    for village, status, _, _, _, people in new:
+        if status in POOR_STATUSES:
+            poor[village] += int(people)
+    rows = [{"village_code": v, "poor_people": n} for v, n in sorted(poor.items()) if n > 0]
+    if rows:
+        await session.execute(POOR.insert(), rows)
+
+
+async def _move_counties(tx: Tx, old: list, new: list) -> None:
+    """county_stats += (new rows - old rows), one upsert, rows in key order (row locks taken
+    in the same order by every writer)."""
+    delta: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for sign, rows in ((-1, old), (1, new)):
+        for village, status, attribute, cause, households, people in rows:
+            d = delta[(village[:COUNTY_DIGITS], status, attribute, cause)]
+            d[0] += sign * int(households)
+            d[1] += sign * int(people)
+    changes = [{"county_code": k[0], "status": k[1], "attribute": k[2], "primary_cause": k[3],
+                "households": h, "people": p} for k, (h, p) in sorted(delta.items()) if h or p]
+    module = postgresql if tx.dialect == "postgresql" else sqlite
+    for start in range(0, len(changes), 1000):  # under both drivers' bind-parameter limits
+        stmt = module.insert(COUNTY).values(changes[start:start + 1000])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["county_code", *_KEY],
+            set_={"households": COUNTY.c.households + stmt.excluded.households,
+                  "people": COUNTY.c.people + stmt.excluded.people})
+        await tx.session.execute(stmt)
 
 
 def _one_of(tx: Tx, column: sa.Column, values: list[str]) -> sa.ColumnElement[bool]:

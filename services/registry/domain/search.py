@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from services.registry.db.tables import Household, Member, Region
 from services.registry.domain import counters
-from services.registry.domain.counters import STATS
+from services.registry.domain.counters import COUNTY, POOR, STATS
 from services.registry.domain.regions import POOR_STATUSES
 from shared.idnumber import InvalidIdNumber, parse_id_number
 from shared.tx import Tx
@@ -75,17 +75,35 @@ async def find_households(tx: Tx, *, where: HouseholdFilter, limit: int,
 async def stats(tx: Tx, *, region: str) -> dict:
     """Households and people by status, attribute and primary cause; village incidence.
 
-    Sums the maintained counters (`household_stats`, one row per village and combination,
-    see counters.py) instead of reading every member of the region."""
-    query = (sa.select(STATS.c.status, STATS.c.attribute, STATS.c.primary_cause,
-                       sa.func.sum(STATS.c.households), sa.func.sum(STATS.c.people))
-             .group_by(STATS.c.status, STATS.c.attribute, STATS.c.primary_cause)
-             .order_by(STATS.c.status, STATS.c.attribute, STATS.c.primary_cause))
+    Sums the maintained counters (counters.py) instead of reading every member of the
+    region: per county for a province, city or county, per village below that."""
+    if len(region) <= counters.COUNTY_DIGITS:
+        table, code = COUNTY, COUNTY.c.county_code
+    else:
+        table, code = STATS, STATS.c.village_code
+    key = (table.c.status, table.c.attribute, table.c.primary_cause)
+    query = (sa.select(*key, sa.func.sum(table.c.households), sa.func.sum(table.c.people))
+             .group_by(*key).having(sa.func.sum(table.c.households) > 0).order_by(*key))
     if region:
-        query = query.where(STATS.c.village_code.like(_like_prefix(region), escape="/"))
+        query = query.where(_starts_with(code, region))
     result = _stats_of(region, (await tx.session.execute(query)).all())
     result["villages"] = await village_incidence(tx, region=region)
     return result
+
+
+def _starts_with(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:
+    """`column LIKE 'prefix%'`, plus the equivalent digit range (`>= '4301' AND < '4302'`)
+    so that a btree index serves it under any collation: PostgreSQL uses an index for LIKE
+    only under the "C" collation (not "C.UTF-8"), while digit strings compare alike under
+    every collation."""
+    like = column.like(_like_prefix(prefix), escape="/")
+    if not prefix.isdigit() or not prefix.isascii():
+        return like
+    bounds = [column >= prefix]
+    stem = prefix.rstrip("9")
+    if stem:  # the next prefix of the same length or shorter: "4309" -> "431", "43" -> "44"
+        bounds.append(column < stem[:-1] + str(int(stem[-1]) + 1))
+    return sa.and_(*bounds, like)
 
 
 async def stats_from_base(tx: Tx, *, region: str) -> dict:
@@ -117,8 +135,13 @@ def _stats_of(region: str, rows) -> dict:
 
 
 def _percent(part: int, whole: int | None) -> str | None:
+    """part / whole as a percentage rounded half-up to two decimals ("1.33"); in integers
+    for the usual sizes (the province lists thousands of villages), else in Decimal."""
     if not whole:
         return None
+    if 0 <= part < 10**12 and 0 < whole < 10**12:
+        hundredths = (part * 20_000 + whole) // (2 * whole)
+        return f"{hundredths // 100}.{hundredths % 100:02d}"
     return str((Decimal(part * 100) / whole).quantize(Decimal("0.01"), ROUND_HALF_UP))
 
 
@@ -128,15 +151,12 @@ def _tally() -> dict:
 
 async def village_incidence(tx: Tx, *, region: str) -> list[dict]:
     """Per village in scope: population, poor people (poor + relapsed), incidence; the poor
-    people summed from the counters (a village is listed when it is a poor village or has
-    at least one current member in a poor or relapsed household)."""
-    poor = (sa.select(STATS.c.village_code.label("code"),
-                      sa.func.sum(STATS.c.people).label("poor_people"))
-            .where(STATS.c.status.in_(POOR_STATUSES),
-                   STATS.c.village_code.like(_like_prefix(region), escape="/"))
-            .group_by(STATS.c.village_code)
-            .having(sa.func.sum(STATS.c.people) > 0).subquery())
-    return await _incidence(tx, region, poor)
+    people read from the maintained `village_poor_people` (a village is listed when it is a
+    poor village or has at least one current member in a poor or relapsed household)."""
+    poor = sa.select(POOR.c.village_code.label("code"), POOR.c.poor_people)
+    if region:
+        poor = poor.where(_starts_with(POOR.c.village_code, region))
+    return await _incidence(tx, region, poor.subquery())
 
 
 async def _village_incidence_from_base(tx: Tx, *, region: str) -> list[dict]:
@@ -151,15 +171,19 @@ async def _village_incidence_from_base(tx: Tx, *, region: str) -> list[dict]:
 
 
 async def _incidence(tx: Tx, region: str, poor: sa.Subquery) -> list[dict]:
+    r = _REGIONS  # Core columns: no ORM row processing for thousands of villages
     rows = (await tx.session.execute(
-        sa.select(Region.code, Region.name, Region.is_poor_village, Region.population,
-                  Region.exited_year, sa.func.coalesce(poor.c.poor_people, 0))
-        .outerjoin(poor, poor.c.code == Region.code)
-        .where(Region.level == "village", Region.code.like(_like_prefix(region), escape="/"),
-               sa.or_(Region.is_poor_village.is_(True), poor.c.poor_people.is_not(None)))
-        .order_by(Region.code))).all()
+        sa.select(r.c.code, r.c.name, r.c.is_poor_village, r.c.population, r.c.exited_year,
+                  sa.func.coalesce(poor.c.poor_people, 0))
+        .select_from(r.outerjoin(poor, poor.c.code == r.c.code))
+        .where(r.c.level == "village", _starts_with(r.c.code, region) if region else sa.true(),
+               sa.or_(r.c.is_poor_village.is_(True), poor.c.poor_people.is_not(None)))
+        .order_by(r.c.code))).all()
     return [{
         "code": code, "name": name, "is_poor_village": is_poor, "population": population,
         "exited_year": exited, "poor_people": int(poor_people),
         "incidence_percent": _percent(int(poor_people), population),
     } for code, name, is_poor, population, exited, poor_people in rows]
+
+
+_REGIONS: sa.Table = Region.__table__  # type: ignore[assignment]
