@@ -191,13 +191,48 @@ class _Context:
 
 
 async def _import_batch(tx: Tx, context: _Context, batch: list[HouseholdDraft]) -> _Batch:
-    outcome = _Batch()
     for draft in batch:
         draft.reset_checks()
     await _check_villages(tx, context, batch)
-    await _check_numbers(tx, context, batch, outcome)
-    await _check_people(tx, batch)
-    rows = store.BatchRows()
+    collected = await _insert_unchecked(tx, batch) if tx.dialect == "postgresql" else None
+    if collected is None:
+        await _check_numbers(tx, context, batch)
+        await _check_people(tx, batch)
+        collected = _collect(tx, batch)
+        await store.insert_batch(tx, collected[1])
+    outcome, _, numbers, villages = collected
+    await store.raise_counters(tx, numbers)
+    # Statistics counters (household_stats) of the batch's villages, in the batch's own
+    # transaction, after its rows are written (helper A, issue 7; keep this call).
+    await counters.refresh_batch(tx, villages)
+    return outcome
+
+
+async def _insert_unchecked(tx: Tx, batch: list[HouseholdDraft]) -> _Collected | None:
+    """The common case in one step: write the batch before asking whether its 户编号 and
+    people are already registered, inside a savepoint. The unique indexes on household_no
+    and on the active members' id_hash refuse exactly what `_check_numbers` and
+    `_check_people` would report (or skip as already imported); when they refuse anything,
+    the savepoint is rolled back and None says to check and write the batch the careful way,
+    which names every such row. PostgreSQL only (COPY; SQLite's savepoints are not used)."""
+    collected = _collect(tx, batch)
+    try:
+        async with tx.session.begin_nested():
+            await store.insert_batch(tx, collected[1])
+    except Exception as exc:
+        if not _unique_violation(exc):
+            raise
+        return None
+    return collected
+
+
+_Collected = tuple[_Batch, store.BatchRows, dict[str, int], set[str]]
+
+
+def _collect(tx: Tx, batch: list[HouseholdDraft]) -> _Collected:
+    """The batch's outcome and, for the households to write, their records, the 户编号
+    sequences to raise and their villages."""
+    outcome, records = _Batch(), store.BatchRows()
     numbers: dict[str, int] = {}
     villages: set[str] = set()
     actor = (tx.actor,)
@@ -209,20 +244,15 @@ async def _import_batch(tx: Tx, context: _Context, batch: list[HouseholdDraft]) 
             outcome.already_imported += 1
         else:
             household, members, event, audit = draft.prepared
-            rows.households.append(household)
-            rows.members.extend(members)
-            rows.outbox.append(event)
-            rows.audit.append(audit[:2] + actor + audit[3:])  # the actor of this unit of work
+            records.households.append(household)
+            records.members.extend(members)
+            records.outbox.append(event)
+            records.audit.append(audit[:2] + actor + audit[3:])  # this unit's actor
             _remember_number(draft, numbers)
             villages.add(draft.village_code)
             outcome.imported += 1
             outcome.people += len(members)
-    await store.insert_batch(tx, rows)
-    await store.raise_counters(tx, numbers)
-    # Statistics counters (household_stats) of the batch's villages, in the batch's own
-    # transaction, after its rows are written (helper A, issue 7; keep this call).
-    await counters.refresh_batch(tx, villages)
-    return outcome
+    return outcome, records, numbers, villages
 
 
 async def _check_villages(tx: Tx, context: _Context, batch: list[HouseholdDraft]) -> None:
@@ -247,8 +277,7 @@ async def _check_villages(tx: Tx, context: _Context, batch: list[HouseholdDraft]
                                          "(outside your region)", "所在村代码", row))
 
 
-async def _check_numbers(tx: Tx, context: _Context, batch: list[HouseholdDraft],
-                         outcome: _Batch) -> None:
+async def _check_numbers(tx: Tx, context: _Context, batch: list[HouseholdDraft]) -> None:
     """户编号 already used: the same household (same head) from an earlier run is skipped."""
     seen: set[str] = set()
     existing = await store.existing_households(tx, [d.household_no for d in batch
