@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -59,11 +62,21 @@ class Principal:
 
 
 class TokenCodec:
-    """Signs (HS256, development) and verifies (HS256 or RS256) access tokens."""
+    """Signs (HS256, development) and verifies (HS256 or RS256) access tokens.
+
+    Verified tokens are remembered (a bounded LRU keyed by the whole token string, so a
+    token whose signature or claims differ by one character is a miss and is verified
+    afresh): a client sending the same token on every request pays for the signature once.
+    A remembered token still expires: its `exp` and `nbf` are checked on every hit, as
+    `jwt.decode` checks them. Only successfully verified tokens are remembered."""
+
+    CACHE_SIZE = 4096
 
     def __init__(self, secret: str, public_key: str | None = None) -> None:
         self._secret = secret
         self._public_key = public_key
+        self._verified: OrderedDict[str, tuple[Principal, float | None, float | None]] = \
+            OrderedDict()
 
     def mint(self, *, sub: str, scopes: list[str], region: str = "",
              ttl: dt.timedelta = dt.timedelta(hours=12)) -> str:
@@ -72,6 +85,28 @@ class TokenCodec:
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def verify(self, token: str) -> Principal:
+        hit = self._verified.get(token)
+        if hit is not None:
+            principal, not_before, expires = hit
+            now = time.time()
+            if (expires is None or now < expires) and (not_before is None or now >= not_before):
+                with contextlib.suppress(KeyError):  # evicted meanwhile by another thread
+                    self._verified.move_to_end(token)
+                return principal
+            self._verified.pop(token, None)
+        principal, claims = self._decode(token)
+        self._remember(token, principal, claims)
+        return principal
+
+    def _remember(self, token: str, principal: Principal, claims: dict) -> None:
+        # jwt.decode has validated both as numbers when present (a valid `iat` stays valid).
+        self._verified[token] = (principal, _number(claims.get("nbf")),
+                                 _number(claims.get("exp")))
+        while len(self._verified) > self.CACHE_SIZE:
+            with contextlib.suppress(KeyError):
+                self._verified.popitem(last=False)
+
+    def _decode(self, token: str) -> tuple[Principal, dict]:
         try:
             # With a public key configured only RS256 is accepted: the HS256 secret may be
             # the development default, and must never be able to sign a production token.
@@ -86,7 +121,11 @@ class TokenCodec:
         if (not isinstance(sub, str) or not sub or not isinstance(scopes, list)
                 or not isinstance(region, str) or not is_region_prefix(region)):
             raise Unauthorized("invalid_token", "令牌声明不完整 (token claims malformed)")
-        return Principal(sub=sub, scopes=frozenset(str(s) for s in scopes), region=region)
+        return Principal(sub=sub, scopes=frozenset(str(s) for s in scopes), region=region), claims
+
+
+def _number(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 async def current_principal(request: Request) -> Principal:
@@ -94,7 +133,13 @@ async def current_principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("missing_token", "缺少访问令牌 (missing bearer token)")
-    principal = request.app.state.tokens.verify(token.strip())
+    token = token.strip()
+    # The transactional wrapper may have verified this very header already (Idempotency-Key).
+    peeked = getattr(request.state, "principal_of", None)
+    if peeked is not None and peeked[0] == token:
+        principal = peeked[1]
+    else:
+        principal = request.app.state.tokens.verify(token)
     request.state.principal = principal
     return principal
 

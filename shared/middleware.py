@@ -42,12 +42,29 @@ class RequestContext:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
             service = path.split("/")[3] if path.startswith("/api/v1/") else self.service
-            HTTP_REQUESTS.labels(service, scope["method"], path, str(status)).inc()
-            HTTP_LATENCY.labels(service, scope["method"], path).observe(elapsed)
-            log.info("%s %s %s", scope["method"], path, status,
-                     extra={"method": scope["method"], "path": path, "status": status,
-                            "duration_ms": round(elapsed * 1000, 2)})
+            method = scope["method"]
+            counter, latency = _series(service, method, path, status)
+            counter.inc()
+            latency.observe(elapsed)
+            if log.isEnabledFor(logging.INFO):
+                log.info("%s %s %s", method, path, status,
+                         extra={"method": method, "path": path, "status": status,
+                                "duration_ms": round(elapsed * 1000, 2)})
             request_id_var.reset(token)
+
+
+_SERIES: dict[tuple[str, str, str, int], tuple[Any, Any]] = {}
+
+
+def _series(service: str, method: str, path: str, status: int) -> tuple[Any, Any]:
+    """The request counter and latency histogram of one label set, looked up once: labels are
+    route templates, so the set is bounded by the routes (× methods × statuses)."""
+    key = (service, method, path, status)
+    found = _SERIES.get(key)
+    if found is None:
+        found = _SERIES[key] = (HTTP_REQUESTS.labels(service, method, path, str(status)),
+                                HTTP_LATENCY.labels(service, method, path))
+    return found
 
 
 class BodyLimit:

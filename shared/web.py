@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import base64
 import enum
+import re
 from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import idempotency
 from shared.auth import Principal
@@ -35,6 +37,8 @@ def _transactional(service: str) -> type[APIRoute]:
             async def handler(request: Request) -> Response:
                 runtime = request.app.state.services[service]
                 try:
+                    if request.method in READ_METHODS and (reader := _reader(runtime)):
+                        return await _read_only(request, runtime, reader, inner)
                     async with runtime.sessionmaker() as session:
                         return await _in_transaction(request, runtime, session, inner)
                 except Exception as exc:
@@ -47,11 +51,93 @@ def _transactional(service: str) -> type[APIRoute]:
     return TransactionalRoute
 
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A statement that is not a read ran during a GET: a route bug, never silently committed."""
+
+
+def _reader(runtime: Any) -> async_sessionmaker[AsyncSession] | None:
+    """Sessions for read-only requests on PostgreSQL: autocommit, so a request costs its
+    statements and no BEGIN/COMMIT round trips. Under READ COMMITTED every statement took
+    its own snapshot inside the old transaction too, so a route that must see one snapshot
+    reads with one statement. Writes are refused on these connections (`_refuse_writes`).
+    None on SQLite, where reads keep their transaction."""
+    engine = runtime.engine
+    cached = runtime.state.get("reader")
+    if cached is not None and cached[0] is engine:
+        return cached[1]
+    if engine.dialect.name != "postgresql":
+        maker = None
+    else:
+        if not event.contains(engine.sync_engine, "before_cursor_execute", _refuse_writes):
+            event.listen(engine.sync_engine, "before_cursor_execute", _refuse_writes)
+        maker = async_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT", fupin_read_only=True),
+            expire_on_commit=False, autoflush=False)
+    runtime.state["reader"] = (engine, maker)
+    return maker
+
+
+_READ_STATEMENT = re.compile(r"\s*(?:SELECT|WITH|SHOW|VALUES)\b", re.IGNORECASE)
+_WRITE_CLAUSE = re.compile(r"\b(?:INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM|MERGE\s+INTO|"
+                           r"TRUNCATE|NEXTVAL)\b", re.IGNORECASE)
+
+
+_verdicts: dict[str, bool] = {}  # statement text -> is a read (compiled statements repeat)
+
+
+def _is_read(statement: str) -> bool:
+    verdict = _verdicts.get(statement)
+    if verdict is None:
+        verdict = bool(_READ_STATEMENT.match(statement)) and not _WRITE_CLAUSE.search(statement)
+        if len(_verdicts) >= 2048:
+            _verdicts.clear()
+        _verdicts[statement] = verdict
+    return verdict
+
+
+def _refuse_writes(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                   executemany: bool) -> None:
+    if not conn.get_execution_options().get("fupin_read_only"):
+        return
+    if (context is not None and (context.isinsert or context.isupdate or context.isdelete)) \
+            or not _is_read(statement):
+        raise ReadOnlyViolation("a read-only (GET) request tried to write: "
+                                + statement.split(None, 1)[0])
+
+
+async def _read_only(request: Request, runtime: Any,
+                     reader: async_sessionmaker[AsyncSession], inner: Callable) -> Response:
+    """A GET: no transaction, no idempotency; what it buffered with `tx.audit` / `tx.emit`
+    (an export's audit row) is written afterwards in a transaction of its own."""
+    async with reader() as session:
+        tx = runtime.new_tx(session, actor=lambda: _actor(request))
+        request.state.tx = tx
+        response = await inner(request)
+    if response.status_code >= 400 or not (tx.events or tx.audits):
+        return response
+    async with runtime.sessionmaker() as session:
+        writes = runtime.new_tx(session, actor=tx.actor_fn)
+        writes.events, writes.audits = tx.events, tx.audits
+        emitted = bool(writes.events)
+        await writes.flush()
+        await session.commit()
+    if emitted:
+        runtime.relay.wake()
+    return response
+
+
+def _actor(request: Request) -> str:
+    principal = getattr(request.state, "principal", None)
+    return principal.sub if principal else "anonymous"
+
+
 async def _in_transaction(request: Request, runtime: Any, session: AsyncSession,
                           inner: Callable) -> Response:
     def actor() -> str:
-        principal = getattr(request.state, "principal", None)
-        return principal.sub if principal else "anonymous"
+        return _actor(request)
 
     tx = runtime.new_tx(session, actor=actor)
     request.state.tx = tx
@@ -99,17 +185,22 @@ def _peek_principal(request: Request) -> Principal | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
+    token = token.strip()
     try:
-        return request.app.state.tokens.verify(token.strip())
+        principal = request.app.state.tokens.verify(token)
     except Problem:
         return None
+    request.state.principal_of = (token, principal)  # current_principal reuses it
+    return principal
 
 
-def get_tx(request: Request) -> Tx:
+# Dependencies are coroutines: FastAPI runs a plain `def` dependency in the thread pool,
+# a hop per request for a lookup.
+async def get_tx(request: Request) -> Tx:
     return request.state.tx
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:
     return request.state.tx.session
 
 
@@ -137,18 +228,25 @@ def decode_cursor(cursor: str | None) -> str | None:
 
 
 class PageParams:
-    def __init__(self, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                 cursor: Annotated[str | None, Query(max_length=200)] = None) -> None:
+    def __init__(self, limit: int = 50, cursor: str | None = None) -> None:
         self.limit = limit
         self.after = decode_cursor(cursor)
 
 
-PageDep = Annotated[PageParams, Depends(PageParams)]
+async def page_params(limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                      cursor: Annotated[str | None, Query(max_length=200)] = None) -> PageParams:
+    return PageParams(limit, cursor)
 
 
-def page_of(items: list[T], limit: int, key: Callable[[T], str]) -> Page[T]:
-    """Build a page from up to limit+1 fetched items (the extra one says there is more)."""
-    more = len(items) > limit
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def page_of(items: list[T], limit: int, key: Callable[[T], str],
+            more: bool | None = None) -> Page[T]:
+    """Build a page from up to limit+1 fetched items (the extra one says there is more), or
+    from `limit` items and `more` when the caller fetched the extra one itself."""
+    if more is None:
+        more = len(items) > limit
     items = items[:limit]
     return Page(items=items, next_cursor=encode_cursor(key(items[-1])) if more and items else None)
 
