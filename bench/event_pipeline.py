@@ -19,7 +19,9 @@ Latency: the writer notes the wall clock right after each registry COMMIT return
 observer polls monitoring's inbox (`event_id = ANY(pending)`, every 5 ms) - the inbox row
 commits in the same transaction as the projection rows, so the moment it is visible is the
 moment the effect is visible. Error: + 0..5 ms poll interval + one query. The same run
-splits the latency at the relay (outbox `published_at`, set after Kafka acknowledged).
+splits the latency at the relay (outbox `published_at`, set after Kafka acknowledged), and
+notes the CPU time the monitoring process used per 1,000 events (/proc; on this shared
+machine the rates follow the CPU other work leaves, the CPU per event does much less).
 
 Limit: raw aiokafka on the same broker, same producer settings as KafkaBus (idempotent,
 acks=all, linger 2 ms), same message sizes, 3 partitions: produce→consume events/s with
@@ -133,6 +135,13 @@ class Pipeline:
                                YEAR)
         finally:
             await conn.close()
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the monitoring process has used so far."""
+        if self.child is None:
+            return 0.0
+        fields = Path(f"/proc/{self.child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop_monitoring(self) -> None:
         if self.child is not None and os.environ.get("FUPIN_BENCH_PROFILE"):
@@ -270,6 +279,7 @@ async def paced(pipe: Pipeline, runtime, relay, mon, rng, rate: float, seconds: 
 
     observer = asyncio.create_task(observe())
     load_start = load()
+    cpu_start = pipe.cpu_seconds()
     started = time.monotonic()
     for k in range(0, len(events), per_tick):
         target = started + (k // per_tick) * tick
@@ -281,6 +291,7 @@ async def paced(pipe: Pipeline, runtime, relay, mon, rng, rate: float, seconds: 
     stop.set()
     await asyncio.wait_for(observer, timeout=300)
     drained_s = time.monotonic() - started
+    cpu = pipe.cpu_seconds() - cpu_start
     pipe.pending = None
     lat = {g: [(t - pipe.committed[i]) * 1000 for i, t in seen[g].items()] for g in seen}
     # The relay's share: outbox published_at (after Kafka acked) minus the commit.
@@ -294,6 +305,7 @@ async def paced(pipe: Pipeline, runtime, relay, mon, rng, rate: float, seconds: 
                 if r["event_id"] in seen[PROJECTION]]
     return {"rate": rate, "events": total, "offered_rate": total / write_s,
             "sustained_rate": total / drained_s, "load": f"{load_start} → {load()}",
+            "cpu_ms_per_1000": cpu * 1e6 / total,
             "p50": statistics.median(lat[PROJECTION]), "p99": percentile(lat[PROJECTION], 99),
             "max": max(lat[PROJECTION]),
             "rules_p50": statistics.median(lat[RULES]), "rules_p99": percentile(lat[RULES], 99),
@@ -306,6 +318,7 @@ async def burst(pipe: Pipeline, runtime, relay, mon, rng, args) -> dict:
     events = list(household_events(args.burst // 2, rng))
     base = {g: await count_inbox(mon, g) for g in (PROJECTION, RULES)}
     load_start = load()
+    cpu_start = pipe.cpu_seconds()
     started = time.time()
     for k in range(0, len(events), 500):
         await pipe.write(runtime, relay, events[k:k + 500])
@@ -313,7 +326,9 @@ async def burst(pipe: Pipeline, runtime, relay, mon, rng, args) -> dict:
     done = await wait_counts(mon, {PROJECTION: base[PROJECTION] + len(events),
                                    RULES: base[RULES] + len(events) // 2}, timeout=900)
     end = max(done.values())
+    cpu = pipe.cpu_seconds() - cpu_start
     return {"events": len(events), "write_rate": len(events) / (written - started),
+            "cpu_ms_per_1000": cpu * 1e6 / len(events),
             "projection_rate": len(events) / (done[PROJECTION] - started),
             "rate": len(events) / (end - started), "seconds": end - started,
             "load": f"{load_start} → {load()}"}
@@ -383,12 +398,14 @@ def record(command: str, out: dict) -> str:
             f"**p99 {p['p99']:.0f} ms** (max {p['max']:.0f}); commit→rules effect p50 "
             f"{p['rules_p50']:.0f} / p99 {p['rules_p99']:.0f} ms; of which commit→Kafka ack "
             f"(relay) p50 {p['relay_p50']:.0f} / p99 {p['relay_p99']:.0f} ms; drained at "
-            f"{p['sustained_rate']:,.0f} events/s ({p['load']})")
+            f"{p['sustained_rate']:,.0f} events/s; monitoring process CPU "
+            f"{p['cpu_ms_per_1000']:,.0f} ms per 1,000 events ({p['load']})")
     if b:
         parts.append(
             f"burst of {b['events']:,} events: **{b['rate']:,.0f} events/s** through both "
             f"groups ({b['projection_rate']:,.0f}/s projection only; writer alone "
-            f"{b['write_rate']:,.0f}/s) ({b['load']})")
+            f"{b['write_rate']:,.0f}/s; monitoring process CPU {b['cpu_ms_per_1000']:,.0f} ms "
+            f"per 1,000 events) ({b['load']})")
     if r:
         parts.append(
             f"limit, raw aiokafka on the same broker ({r['messages']:,} messages of "

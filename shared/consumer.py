@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -130,7 +131,7 @@ class EventConsumer:
 
     async def _handle_batch(self, records: list[Record]) -> bool:
         try:
-            events = [CloudEvent.from_bytes(r.value) for r in records]
+            events = [_parse(r.value) for r in records]
         except Exception:
             return False  # the event-by-event path dead-letters what cannot be parsed
         work = [(e, self.sub.handlers[e.type]) for e in events if e.type in self.sub.handlers]
@@ -161,8 +162,8 @@ class EventConsumer:
         except Exception as exc:
             log.info("batch of %d fell back to one by one: %s", len(records), type(exc).__name__)
             return False
-        for event, _ in fresh:
-            EVENTS_HANDLED.labels(self.sub.group, event.type).inc()
+        for type_, n in Counter(e.type for e, _ in fresh).items():
+            EVENTS_HANDLED.labels(self.sub.group, type_).inc(n)
         if emitted:  # a batch that emitted nothing leaves the relay asleep (one query less)
             self.runtime.relay.wake()
         return True
@@ -183,7 +184,7 @@ class EventConsumer:
 
     async def handle(self, record: Record) -> None:
         try:
-            event = CloudEvent.from_bytes(record.value)
+            event = _parse(record.value)
         except Exception as exc:
             await self._dead_letter(record, None, exc, attempts=1)
             return
@@ -304,6 +305,12 @@ def is_transient(exc: BaseException) -> bool:
             return True
         todo += [e.__cause__, e.__context__, getattr(e, "orig", None)]
     return False
+
+
+def _parse(raw: bytes) -> CloudEvent:
+    """`CloudEvent.from_bytes` in one pass: pydantic parses and validates the JSON itself
+    (the same model, the same errors - both are ValueErrors), without json.loads first."""
+    return CloudEvent.model_validate_json(raw)
 
 
 @functools.cache

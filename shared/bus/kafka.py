@@ -58,7 +58,8 @@ class KafkaBus(Bus):
             producer = await self._ensure_producer()
             try:
                 futures = [
-                    await producer.send(self.prefix + m.topic, m.value, key=m.key.encode(), headers=list(m.headers))
+                    await producer.send(self.prefix + m.topic, m.value, key=m.key.encode(),
+                                        headers=list(m.headers))
                     for m in messages
                 ]
                 await asyncio.gather(*futures)
@@ -144,8 +145,8 @@ async def _behind(consumer: AIOKafkaConsumer, tp: TopicPartition, ends: dict) ->
 
 
 def _record(m, prefix: str) -> Record:
-    return Record(m.topic.removeprefix(prefix), m.partition, m.offset, m.key.decode() if m.key else None, m.value,
-                  tuple((k, v) for k, v in (m.headers or ())))
+    return Record(m.topic.removeprefix(prefix), m.partition, m.offset,
+                  m.key.decode() if m.key else None, m.value, tuple(m.headers or ()))
 
 
 class KafkaConsumer(Consumer):
@@ -153,8 +154,8 @@ class KafkaConsumer(Consumer):
         self.group = group
         self.prefix = prefix
         self._consumer = AIOKafkaConsumer(
-            *(prefix + t for t in topics), bootstrap_servers=bootstrap, group_id=prefix + group, enable_auto_commit=False,
-            auto_offset_reset="earliest", max_poll_interval_ms=300_000,
+            *(prefix + t for t in topics), bootstrap_servers=bootstrap, group_id=prefix + group,
+            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_interval_ms=300_000,
             session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
         )
 
