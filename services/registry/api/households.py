@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import Query, Request, Response
@@ -17,6 +18,7 @@ from services.registry.db.tables import Household, Member
 from services.registry.domain import households
 from services.registry.domain import members as membership
 from services.registry.domain.enums import Attribute, Cause, HouseholdStatus, RemovalReason
+from services.registry.domain.households import HouseholdView, MemberView
 from services.registry.domain.search import HouseholdFilter, find_households
 from shared.auth import Principal, require
 from shared.tx import Tx
@@ -27,7 +29,8 @@ Reader = Annotated[Principal, require("registry:read")]
 Writer = Annotated[Principal, require("registry:write")]
 
 
-def household_read(tx: Tx, household: Household, members: list[Member], *,
+def household_read(tx: Tx, household: Household | HouseholdView,
+                   members: Sequence[Member | MemberView], *,
                    principal: Principal) -> HouseholdRead:
     reveal = principal.has("pii:read")
     return HouseholdRead(
@@ -41,7 +44,7 @@ def household_read(tx: Tx, household: Household, members: list[Member], *,
     )
 
 
-def member_read(tx: Tx, m: Member, *, reveal: bool) -> MemberRead:
+def member_read(tx: Tx, m: Member | MemberView, *, reveal: bool) -> MemberRead:
     return MemberRead(
         id=m.id, name=m.name, id_number=households.displayed_id_number(tx, m, reveal=reveal),
         relation=m.relation, labor_ability=m.labor_ability, health=m.health,
@@ -75,7 +78,7 @@ async def register_household(body: HouseholdCreate, tx: TxDep, principal: Writer
             summary="查询贫困户 / read a household with its members")
 async def get_household(household_id: str, tx: TxDep, principal: Reader,
                         response: Response) -> HouseholdRead:
-    household, members = await households.get_household(tx, household_id)
+    household, members = await households.read_household(tx, household_id)
     principal.ensure_visible(household.region_code, "贫困户")
     response.headers["ETag"] = etag(household.version)
     return household_read(tx, household, members, principal=principal)
@@ -93,8 +96,10 @@ async def list_households(
     where = HouseholdFilter(region=principal.narrow(region), status=status, cause=cause,
                             attribute=attribute, q=q and q.strip())
     found, members = await find_households(tx, where=where, limit=page.limit, after=page.after)
-    items = [household_read(tx, h, members.get(h.id, []), principal=principal) for h in found]
-    return page_of(items, page.limit, key=lambda h: h.id)
+    # The extra household only says there is a next page: not decrypted, not rendered.
+    items = [household_read(tx, h, members[h.id], principal=principal)
+             for h in found[:page.limit]]
+    return page_of(items, page.limit, key=lambda h: h.id, more=len(found) > page.limit)
 
 
 @router.patch("/households/{household_id}", response_model=HouseholdRead,

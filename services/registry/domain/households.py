@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -63,6 +66,97 @@ async def get_household(tx: Tx, household_id: str) -> tuple[Household, list[Memb
                                                                               Member.id)
     )).scalars().all()
     return household, list(members)
+
+
+class HouseholdView(NamedTuple):
+    """A household row as read for display (no ORM identity map, nothing to flush)."""
+
+    id: str
+    household_no: str
+    region_code: str
+    status: str
+    attribute: str
+    identified_year: int
+    primary_cause: str
+    secondary_causes: list[str]
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class MemberView(NamedTuple):
+    """A member row as read for display; `id_cipher` is decrypted only to be masked/shown."""
+
+    id: str
+    household_id: str
+    name: str
+    id_cipher: str
+    id_hash: str
+    relation: str
+    labor_ability: str
+    health: str
+    schooling: str
+    sex: str
+    birth_date: dt.date
+    removed_on: dt.date | None
+    removed_reason: str | None
+    created_at: dt.datetime
+
+
+_H = Household.__table__
+_M = Member.__table__
+_M_COLUMNS = [_M.c[name].label(f"m_{name}") for name in MemberView._fields]
+
+
+_CAUSES = HouseholdView._fields.index("secondary_causes")
+
+
+def with_members(households: sa.Subquery) -> sa.Select:
+    """One statement: the rows of `households` (a subquery of household rows) each joined
+    with its members, household by household in id order, members in registration order.
+    One statement is one snapshot and one round trip. The JSON column comes as its text,
+    parsed once per household by `views_of` rather than once per member row."""
+    columns = [households.c[name] for name in HouseholdView._fields]
+    columns[_CAUSES] = sa.cast(columns[_CAUSES], sa.Text).label("secondary_causes")
+    return (sa.select(*columns, *_M_COLUMNS)
+            .select_from(households.outerjoin(_M, _M.c.household_id == households.c.id))
+            .order_by(households.c.id, _M.c.created_at, _M.c.id))
+
+
+async def run_with_members(tx: Tx, statement: sa.Select, params: dict
+                           ) -> list[tuple[HouseholdView, list[MemberView]]]:
+    """Run a `with_members` statement on the session's connection (plain rows: the ORM's
+    result machinery has nothing to do) and fold the rows into (household, members)."""
+    connection = await tx.session.connection()
+    return views_of((await connection.execute(statement, params)).all())
+
+
+def views_of(rows: Sequence[sa.Row]) -> list[tuple[HouseholdView, list[MemberView]]]:
+    """Fold `with_members` rows into (household, members) pairs, in row order."""
+    width = len(HouseholdView._fields)
+    out: list[tuple[HouseholdView, list[MemberView]]] = []
+    for row in rows:
+        values = tuple(row)
+        if not out or out[-1][0].id != values[0]:
+            head = list(values[:width])
+            head[_CAUSES] = json.loads(head[_CAUSES]) if head[_CAUSES] is not None else []
+            out.append((HouseholdView._make(head), []))
+        if values[width] is not None:  # a member id (outer join: a household has members)
+            out[-1][1].append(MemberView._make(values[width:]))
+    return out
+
+
+# Built once: composing the statement per request costs more than running it.
+_ONE_HOUSEHOLD = with_members(
+    sa.select(_H).where(_H.c.id == sa.bindparam("household_id")).subquery("h"))
+
+
+async def read_household(tx: Tx, household_id: str) -> tuple[HouseholdView, list[MemberView]]:
+    """A household and all its members (removed ones too) for display, in one statement."""
+    found = await run_with_members(tx, _ONE_HOUSEHOLD, {"household_id": household_id})
+    if not found:
+        raise NotFound("贫困户")
+    return found[0]
 
 
 def snapshot(household: Household, members: list[Member]) -> dict:

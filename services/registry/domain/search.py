@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -11,6 +10,12 @@ import sqlalchemy as sa
 from services.registry.db.tables import Household, Member, Region
 from services.registry.domain import counters
 from services.registry.domain.counters import COUNTY, POOR, STATS
+from services.registry.domain.households import (
+    HouseholdView,
+    MemberView,
+    run_with_members,
+    with_members,
+)
 from services.registry.domain.regions import POOR_STATUSES
 from shared.idnumber import InvalidIdNumber, parse_id_number
 from shared.tx import Tx
@@ -29,47 +34,74 @@ def _like_prefix(text: str) -> str:
     return text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
-def _person_match(tx: Tx, q: str) -> sa.ColumnElement[bool]:
-    """A full ID number is looked up through its blind index, anything else as an exact name
-    (both by index; a name prefix would scan every member)."""
-    try:
-        number = parse_id_number(q).normalized
-    except InvalidIdNumber:
-        condition = Member.name == q
-    else:
-        condition = Member.id_hash == tx.cipher.blind_index(number)
-    return Household.id.in_(sa.select(Member.household_id).where(
-        condition, Member.removed_on.is_(None)))
+VILLAGE_CODE_LENGTH = 12  # the longest region code (shared/regions.py)
+_PAGE_STATEMENTS: dict[tuple, sa.Select] = {}
 
 
-async def find_households(tx: Tx, *, where: HouseholdFilter, limit: int,
-                          after: str | None) -> tuple[list[Household], dict[str, list[Member]]]:
-    """A page of households (ordered by id) and their members, in two queries."""
-    query = sa.select(Household).order_by(Household.id).limit(limit + 1)
-    if where.region:
-        query = query.where(Household.region_code.like(_like_prefix(where.region), escape="/"))
-    if where.status:
-        query = query.where(Household.status == where.status)
-    if where.attribute:
-        query = query.where(Household.attribute == where.attribute)
-    if where.cause:
+def _page_statement(shape: tuple[str, bool, bool, bool, str, bool]) -> sa.Select:
+    """The page statement for one combination of filters, its values as bound parameters:
+    built once per combination, since composing it costs more than running it."""
+    region, status, attribute, cause, person, after = shape
+    query = (sa.select(Household.__table__).order_by(Household.id)
+             .limit(sa.bindparam("limit", type_=sa.Integer)))
+    if region == "village":
+        # A village code is the longest code: its prefix match is equality, which the
+        # (region_code, id) index serves in keyset order.
+        query = query.where(Household.region_code == sa.bindparam("region"))
+    elif region == "prefix":
+        query = query.where(Household.region_code.like(sa.bindparam("region"), escape="/"))
+    if status:
+        query = query.where(Household.status == sa.bindparam("status"))
+    if attribute:
+        query = query.where(Household.attribute == sa.bindparam("attribute"))
+    if cause:
         # A JSON list stored as text on both dialects: match the quoted code inside it.
         query = query.where(sa.or_(
-            Household.primary_cause == where.cause,
-            sa.cast(Household.secondary_causes, sa.String).like(f'%"{where.cause}"%')))
-    if where.q:
-        query = query.where(_person_match(tx, where.q))
+            Household.primary_cause == sa.bindparam("cause"),
+            sa.cast(Household.secondary_causes, sa.String).like(sa.bindparam("quoted_cause"))))
+    if person:
+        # A full ID number is looked up through its blind index, anything else as an exact
+        # name (both by index; a name prefix would scan every member).
+        column = Member.id_hash if person == "id_number" else Member.name
+        query = query.where(Household.id.in_(sa.select(Member.household_id).where(
+            column == sa.bindparam("person"), Member.removed_on.is_(None))))
     if after:
-        query = query.where(Household.id > after)
-    found = list((await tx.session.execute(query)).scalars().all())
-    members: dict[str, list[Member]] = defaultdict(list)
-    if found:
-        rows = (await tx.session.execute(
-            sa.select(Member).where(Member.household_id.in_([h.id for h in found[:limit]]))
-            .order_by(Member.created_at, Member.id))).scalars().all()
-        for m in rows:
-            members[m.household_id].append(m)
-    return found, members
+        query = query.where(Household.id > sa.bindparam("after"))
+    return with_members(query.subquery("page"))
+
+
+async def find_households(tx: Tx, *, where: HouseholdFilter, limit: int, after: str | None
+                          ) -> tuple[list[HouseholdView], dict[str, list[MemberView]]]:
+    """A page of households (ordered by id) and their members, in one statement (one
+    snapshot, one round trip): the page as a subquery, joined with the members."""
+    params: dict[str, object] = {"limit": limit + 1}
+    region = ""
+    if len(where.region) == VILLAGE_CODE_LENGTH:
+        region, params["region"] = "village", where.region
+    elif where.region:
+        region, params["region"] = "prefix", _like_prefix(where.region)
+    for name in ("status", "attribute", "cause"):
+        if value := getattr(where, name):
+            params[name] = value
+    if where.cause:
+        params["quoted_cause"] = f'%"{where.cause}"%'
+    person = ""
+    if where.q:
+        try:
+            number = parse_id_number(where.q).normalized
+        except InvalidIdNumber:
+            person, params["person"] = "name", where.q
+        else:
+            person, params["person"] = "id_number", tx.cipher.blind_index(number)
+    if after:
+        params["after"] = after
+    shape = (region, bool(where.status), bool(where.attribute), bool(where.cause), person,
+             bool(after))
+    statement = _PAGE_STATEMENTS.get(shape)
+    if statement is None:
+        statement = _PAGE_STATEMENTS[shape] = _page_statement(shape)
+    pairs = await run_with_members(tx, statement, params)
+    return [h for h, _ in pairs], {h.id: members for h, members in pairs}
 
 
 async def stats(tx: Tx, *, region: str) -> dict:
