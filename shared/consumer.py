@@ -22,6 +22,7 @@ from shared.events.envelope import CloudEvent, EventData
 from shared.events.topics import dead_letter_topic
 from shared.logs import event_id_var
 from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_HANDLED, HANDLER_FAILURES
+from shared.outbox import TYPE_HEADER
 from shared.tx import Tx
 
 log = logging.getLogger("fupin.consumer")
@@ -131,7 +132,7 @@ class EventConsumer:
 
     async def _handle_batch(self, records: list[Record]) -> bool:
         try:
-            events = [_parse(r.value) for r in records]
+            events = [_parse(r.value) for r in records if not self._passed_over(r)]
         except Exception:
             return False  # the event-by-event path dead-letters what cannot be parsed
         work = [(e, self.sub.handlers[e.type]) for e in events if e.type in self.sub.handlers]
@@ -182,7 +183,17 @@ class EventConsumer:
             finally:
                 event_id_var.reset(token)
 
+    def _passed_over(self, record: Record) -> bool:
+        """True when the record's type header names a type this group does not handle (it
+        would be parsed only to be ignored); records without the header are parsed."""
+        for key, value in record.headers:
+            if key == TYPE_HEADER:
+                return value.decode() not in self.sub.handlers
+        return False
+
     async def handle(self, record: Record) -> None:
+        if self._passed_over(record):
+            return  # not an event this group acts on
         try:
             event = _parse(record.value)
         except Exception as exc:

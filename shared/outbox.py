@@ -15,6 +15,9 @@ from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
 
 log = logging.getLogger("fupin.outbox")
 CE_CONTENT_TYPE = ("content-type", b"application/cloudevents+json")
+TYPE_HEADER = "fupin-event-type"
+"""A header repeating the event's type (the value stays the structured CloudEvent), so a
+consumer group can pass over the types it does not handle without parsing them."""
 
 
 class OutboxRelay:
@@ -34,6 +37,9 @@ class OutboxRelay:
     async def run_forever(self) -> None:
         backoff = 0.2
         while True:
+            # Cleared before reading the outbox, not after: a commit that wakes the relay
+            # while it publishes is then seen at once, instead of waiting `idle_seconds`.
+            self._wake.clear()
             try:
                 published = await self.publish_once()
                 backoff = 0.2
@@ -48,7 +54,6 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
                 continue
             if published < self.batch_size:
-                self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_seconds)
                 except TimeoutError:
@@ -66,7 +71,7 @@ class OutboxRelay:
                     await conn.rollback()
                     return 0
             rows = (await conn.execute(
-                sa.select(t.c.id, t.c.topic, t.c.key, t.c.payload)
+                sa.select(t.c.id, t.c.topic, t.c.key, t.c.type, t.c.payload)
                 .where(t.c.published_at.is_(None)).order_by(t.c.id).limit(self.batch_size)
             )).all()
             if not postgres:
@@ -76,7 +81,8 @@ class OutboxRelay:
                     await conn.rollback()
                 return 0
             await self.bus.publish([
-                Outgoing(r.topic, r.key, r.payload.encode(), (CE_CONTENT_TYPE,)) for r in rows
+                Outgoing(r.topic, r.key, r.payload.encode(),
+                         (CE_CONTENT_TYPE, (TYPE_HEADER, r.type.encode()))) for r in rows
             ])
             if not postgres:
                 await conn.begin()

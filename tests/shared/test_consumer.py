@@ -132,6 +132,45 @@ class TestBatch:
         assert [r.key for r in got] == ["h-after"]
 
 
+    async def test_types_the_group_does_not_handle_are_passed_over_by_header(self, monitoring):
+        """The relay names each event's type in a header; a group passes over the records of
+        types it has no handler for without parsing them, and handles the others."""
+        from shared.bus.base import Outgoing
+        from shared.events.registry import HouseholdRelapsed
+        from shared.outbox import TYPE_HEADER
+
+        rt = monitoring.runtime("monitoring")
+        bus = await monitoring.new_bus()
+        handled = _event("h-handled")
+        other = CloudEvent.of(HouseholdRelapsed(household_id="h-x", region_code="430902100201",
+                                                reason="illness", occurred_on="2024-05-01"),
+                              service="registry", subject="h-x", region_code="430902100201")
+        # Published by the relay from outbox rows: the headers come from the rows' types.
+        async with rt.sessionmaker() as session:
+            tx = rt.new_tx(session, actor="test")
+            tx.events += [other, handled]
+            await tx.flush()
+            await session.commit()
+        assert await rt.relay.publish_once() == 2
+        on_topic = await eventually(lambda: bus.read_topic(HOUSEHOLDS))
+        assert [dict(r.headers)[TYPE_HEADER].decode() for r in on_topic] == [
+            other.type, handled.type]
+        # A value that is no event at all under an unhandled type's header: passed over,
+        # where parsing it would have dead-lettered it.
+        junk = Outgoing(HOUSEHOLDS, "h-y", b"not json", ((TYPE_HEADER, other.type.encode()),))
+        await bus.publish([junk])
+        sub = _counting_subscription("test.header")
+        consumer = EventConsumer(runtime=rt, subscription=sub, bus=rt.bus)
+        async with running(consumer.run_forever()):
+            await eventually(lambda: count(rt, "inbox", "WHERE consumer_group = 'test.header'"))
+            await asyncio.sleep(0.3)
+        handled_rows = await rows(rt, "SELECT resource_id FROM audit_log "
+                                      "WHERE action = 'test.handled'")
+        assert [r.resource_id for r in handled_rows] == ["h-handled"]
+        assert await count(rt, "dead_letters") == 0
+        assert await count(rt, "inbox", "WHERE consumer_group = 'test.header'") == 1
+
+
 async def _at_least(rt, where: str, n: int) -> bool:
     return await count(rt, "inbox", where) >= n
 
