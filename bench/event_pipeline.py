@@ -327,7 +327,14 @@ async def burst(pipe: Pipeline, runtime, relay, mon, rng, args) -> dict:
                                    RULES: base[RULES] + len(events) // 2}, timeout=900)
     end = max(done.values())
     cpu = pipe.cpu_seconds() - cpu_start
+    reg = await asyncpg.connect(f"{PG_DSN}/{pipe.registry_db}")
+    try:  # when the relay had every event of the burst on Kafka (acknowledged)
+        relayed = float(await reg.fetchval("SELECT extract(epoch FROM max(published_at)) "
+                                           "FROM outbox"))
+    finally:
+        await reg.close()
     return {"events": len(events), "write_rate": len(events) / (written - started),
+            "relay_rate": len(events) / (relayed - started),
             "cpu_ms_per_1000": cpu * 1e6 / len(events),
             "projection_rate": len(events) / (done[PROJECTION] - started),
             "rate": len(events) / (end - started), "seconds": end - started,
@@ -404,7 +411,8 @@ def record(command: str, out: dict) -> str:
         parts.append(
             f"burst of {b['events']:,} events: **{b['rate']:,.0f} events/s** through both "
             f"groups ({b['projection_rate']:,.0f}/s projection only; writer alone "
-            f"{b['write_rate']:,.0f}/s; monitoring process CPU {b['cpu_ms_per_1000']:,.0f} ms "
+            f"{b['write_rate']:,.0f}/s; on Kafka (relay) at {b['relay_rate']:,.0f}/s; "
+            f"monitoring process CPU {b['cpu_ms_per_1000']:,.0f} ms "
             f"per 1,000 events) ({b['load']})")
     if r:
         parts.append(

@@ -79,13 +79,17 @@ def upsert(bind_dialect: str, table: sa.Table, values: dict[str, Any] | list[dic
 def upsert_statement(bind_dialect: str, table: sa.Table, keys: tuple[str, ...],
                      update: tuple[str, ...]) -> Any:
     """`upsert` without its values, built once per (dialect, table, keys, update): execute it
-    with a list of rows (`session.execute(stmt, rows)`, one executemany). `upsert` with many
-    rows builds a new multi-row VALUES construct per call, which SQLAlchemy compiles anew
-    every time (its cache keys on the row count and columns); this one compiles once."""
+    with a list of rows (`session.execute(stmt, rows)`), no key twice in one list. `upsert`
+    with many rows builds a new multi-row VALUES construct per call, which SQLAlchemy
+    compiles anew every time (its cache keys on the row count and columns); this one
+    compiles once. It RETURNs the keys so that SQLAlchemy sends the rows as multi-row
+    statements of up to 1,000 rows ("insertmanyvalues") instead of asyncpg's executemany,
+    which has the server execute the statement once per row."""
     module = postgresql if bind_dialect == "postgresql" else sqlite
     stmt = module.insert(table)
     return stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in update})
+        index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in update},
+    ).returning(*(table.c[k] for k in keys))
 
 
 def dialect_of(session: AsyncSession) -> str:
