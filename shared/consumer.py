@@ -99,7 +99,13 @@ class EventConsumer:
                     await self._report_lag()
         finally:
             try:
-                await self._committed()  # a clean stop keeps the last batch's offsets
+                # A clean stop keeps the last batch's offsets; a broker that does not answer
+                # neither holds the stop up nor replaces the exception (or the cancellation)
+                # that ends the loop: uncommitted offsets only mean a harmless redelivery.
+                await asyncio.wait_for(self._committed(), timeout=5.0)
+            except Exception as exc:
+                log.info("consumer %s stopped before its last offsets were committed: %s",
+                         self.sub.group, type(exc).__name__)
             finally:
                 await self.consumer.stop()
 
