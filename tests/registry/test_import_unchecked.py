@@ -10,7 +10,7 @@ from services.registry.api.imports import batch_unit
 from services.registry.domain import import_store, imports
 from services.registry.domain.tabular_io import open_table
 from tests.support.db import count
-from tests.support.factories import household, region_tree
+from tests.support.factories import OTHER_COUNTY_VILLAGE, VILLAGE, household, region_tree
 from tests.support.p3b_imports import csv_file, household_rows, row
 
 TABLES = ("households", "members")
@@ -20,6 +20,7 @@ TABLES = ("households", "members")
 async def registry(platform):
     await platform.start("registry")
     await region_tree(platform.client("registry"), platform.auth())
+    await region_tree(platform.client("registry"), platform.auth(), OTHER_COUNTY_VILLAGE)
     return platform
 
 
@@ -88,3 +89,38 @@ async def test_a_refused_batch_is_rolled_back_and_checked_row_by_row(registry, l
     again = await _import(rt, data, batch=3)
     assert (again.imported, again.already_imported, again.rejected) == (0, 2, 2)
     assert await _counts(rt) == after
+
+
+@pytest.mark.parametrize("mode", ["strict", "partial"])
+async def test_statistics_counters_refreshed_once_in_strict_mode_per_batch_in_partial(
+        registry, monkeypatch, mode):
+    from services.registry.domain import counters
+
+    rt = registry.runtime("registry")
+    refreshed: list[set[str]] = []
+    original = counters.refresh_batch
+
+    async def spy(tx, villages):
+        refreshed.append(set(villages))
+        await original(tx, villages)
+
+    monkeypatch.setattr(counters, "refresh_batch", spy)
+    other = OTHER_COUNTY_VILLAGE
+    data = [r for i in range(5) for r in household_rows(village=(VILLAGE, other)[i % 2])]
+    table = open_table(io.BytesIO(csv_file(data)))
+    if mode == "strict":
+        async with rt.sessionmaker() as session:
+            tx = rt.new_tx(session, actor="tester")
+            report = await imports.import_households(
+                lambda: imports.shared_unit(tx), table=table, mode="strict", file_name="x.csv",
+                cipher=rt.cipher, batch_households=2)
+            await tx.flush()
+            await session.commit()
+    else:
+        report = await _import(rt, data)
+    assert report.imported == 5
+    # Strict: one transaction, one refresh of every village written; partial: per batch.
+    assert refreshed == ([{VILLAGE, other}] if mode == "strict"
+                         else [{VILLAGE, other}, {VILLAGE, other}, {VILLAGE}])
+    async with rt.sessionmaker() as session:
+        assert await counters.differences(rt.new_tx(session, actor="tester")) == []

@@ -128,6 +128,8 @@ async def import_households(units: Units, *, table: Table, mode: Mode, file_name
     if mode == "strict" and report.rejected:
         raise ImportRejected(report)
     async with units() as tx:
+        if context.villages_written:  # strict: once, for every batch's villages
+            await counters.refresh_batch(tx, context.villages_written)
         tx.audit("household.import_file", "import", report.import_id, region_code=scope or None,
                  after={k: v for k, v in report.body().items() if k != "errors"}
                  | {"file_name": file_name[:200], "error_count": len(report.errors)})
@@ -166,7 +168,7 @@ async def _run_batch(units: Units, context: _Context, batch: list[HouseholdDraft
     while True:
         try:
             async with units() as tx:
-                return await _import_batch(tx, context, batch)
+                return await _import_batch(tx, context, batch, refresh_now=not strict)
         except Exception as exc:
             if not _unique_violation(exc):
                 raise
@@ -188,9 +190,12 @@ class _Context:
     scope: str
     import_id: str
     villages: dict[str, str | None] = field(default_factory=dict)
+    # Strict mode: villages whose statistics counters are refreshed once, at the end.
+    villages_written: set[str] = field(default_factory=set)
 
 
-async def _import_batch(tx: Tx, context: _Context, batch: list[HouseholdDraft]) -> _Batch:
+async def _import_batch(tx: Tx, context: _Context, batch: list[HouseholdDraft], *,
+                        refresh_now: bool = True) -> _Batch:
     for draft in batch:
         draft.reset_checks()
     await _check_villages(tx, context, batch)
@@ -203,8 +208,15 @@ async def _import_batch(tx: Tx, context: _Context, batch: list[HouseholdDraft]) 
     outcome, _, numbers, villages = collected
     await store.raise_counters(tx, numbers)
     # Statistics counters (household_stats) of the batch's villages, in the batch's own
-    # transaction, after its rows are written (helper A, issue 7; keep this call).
-    await counters.refresh_batch(tx, villages)
+    # transaction, after its rows are written (helper A, issue 7; keep this call). Strict
+    # mode writes every batch in one transaction: its villages are refreshed once, after the
+    # last batch (`import_households`). Each batch of a file spreads over the same villages,
+    # so a refresh per batch would recompute every household imported so far, batch after
+    # batch, and hold the counters' lock from the first batch to the commit.
+    if refresh_now:
+        await counters.refresh_batch(tx, villages)
+    else:
+        context.villages_written.update(villages)
     return outcome
 
 
