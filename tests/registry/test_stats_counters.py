@@ -215,6 +215,17 @@ class TestRepair:
             ("village_poor_people", VILLAGE, None, (2,)),
             ("village_poor_people", OTHER_COUNTY_VILLAGE, None, (1,))}
 
+        async def refresh_both(tx):  # several villages at once (several lock buckets)
+            assert counters.bucket_of(VILLAGE) != counters.bucket_of(OTHER_COUNTY_VILLAGE)
+            await counters.refresh(tx, [OTHER_COUNTY_VILLAGE, VILLAGE])
+            await tx.session.commit()
+
+        await _in_tx(p, refresh_both)
+        await _assert_counters_match_base(p)
+        async with rt.engine.begin() as conn:
+            for table in ("household_stats", "county_stats", "village_poor_people"):
+                await conn.execute(sa.text(f"DELETE FROM {table}"))
+
         async def rebuild(tx):
             written = await counters.rebuild(tx)
             await tx.session.commit()

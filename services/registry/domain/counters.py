@@ -6,21 +6,22 @@ add/remove, PATCH, exit, relapse, each import batch): the write calls `refresh` 
 batch `refresh_batch`) after its rows are written.
 
 - `household_stats`: per village and (status, attribute, primary cause), the households and
-  their current (not removed) members. The source of the other two.
+  their current (not removed) members.
 - `county_stats`: the same summed per county (first six digits of the village code), so a
   province (60 counties) sums a few thousand rows instead of 200,000 village rows.
 - `village_poor_people`: per village, the current members of its poor and relapsed
   households, for villages that have any (the numerator of the village incidence).
 
-Why a recompute and not +1/-1 increments in every write path: `refresh` deletes the
-`household_stats` rows of the touched villages and inserts them again from the base tables
-(households joined to their current members). A village has tens of households, so this is
-one indexed read of a few hundred rows, and no write path has to know the household's state
-before and after its change: a path that forgot an increment, or got a sign wrong, would leave
-the counters wrong for good, while a recompute is right whenever it runs after the writes
-(and the next write to a village repairs it). `county_stats` is then moved by the difference
-between the villages' old and new rows (an increment, but computed here from the recomputed
-rows, in one place), and `village_poor_people` is rewritten from the new rows.
+Why a recompute and not +1/-1 increments in every write path: `refresh` computes the
+touched villages' `household_stats` rows again from the base tables (households joined to
+their current members) and writes those that differ from the stored ones. A village has tens
+of households, so this is one indexed read of a few hundred rows, and no write path has to
+know the household's state before and after its change: a path that forgot an increment, or
+got a sign wrong, would leave the counters wrong for good, while a recompute is right whenever
+it runs after the writes (and the next write to a village repairs it). `county_stats` is then
+moved by the difference between the villages' old and new rows (an increment, but computed
+here from the recomputed rows, in one place), and `village_poor_people` is set from the new
+rows.
 `rebuild` recomputes all three from scratch (the migration's backfill does the same in SQL;
 also for repair and for the benchmark after its COPY fill); `differences` lists every counter
 that disagrees with the base tables; `tally_from_base` is the old per-request aggregate, kept
@@ -38,9 +39,10 @@ taken in key order. Bucket locks are taken in ascending order, under a shared "a
 lock; `refresh_batch` (an import, which may refresh several times in one transaction) and
 `rebuild` take that lock exclusively instead, so they never collect buckets piecemeal. The
 locks are taken at the end of a write, right before its commit, so they are held briefly.
-One case can still deadlock (PostgreSQL then aborts one side): a strict, multi-batch import
-that, after its first batch, waits for a row lock of a registration that is itself waiting
-for the import's statistics lock. SQLite runs one writer at a time: no lock is needed there.
+A transaction that wrote more rows after a refresh could deadlock with a registration that
+waits for its statistics lock while holding a row the transaction then needs (PostgreSQL
+aborts one side): so each write refreshes once, last (the strict import refreshes all its
+villages once, after its last batch). SQLite runs one writer at a time: no lock is needed.
 """
 
 from __future__ import annotations
@@ -187,58 +189,90 @@ async def _lock(tx: Tx, *, all_buckets: bool, codes: list[str]) -> None:
         await tx.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_CLASS,
                                                                          _ALL_BUCKETS)))
         return
+    buckets = sorted({bucket_of(c) for c in codes})
+    if len(buckets) == 1:  # one round trip; the target list is evaluated left to right
+        await tx.session.execute(sa.select(
+            sa.func.pg_advisory_xact_lock_shared(_LOCK_CLASS, _ALL_BUCKETS),
+            sa.func.pg_advisory_xact_lock(_LOCK_CLASS, buckets[0])))
+        return
     await tx.session.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(_LOCK_CLASS,
                                                                             _ALL_BUCKETS)))
-    buckets = sorted({bucket_of(c) for c in codes})
-    if len(buckets) == 1:
-        await tx.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_CLASS,
-                                                                         buckets[0])))
-    else:  # one statement, in ascending order (a function scan keeps the array's order)
-        await tx.session.execute(sa.text(
-            "SELECT pg_advisory_xact_lock(:cls, b) FROM unnest(CAST(:buckets AS integer[])) "
-            "AS t(b)").bindparams(cls=_LOCK_CLASS, buckets=buckets))
+    # One statement, in ascending order (a function scan keeps the array's order).
+    await tx.session.execute(sa.text(
+        "SELECT pg_advisory_xact_lock(:cls, b) FROM unnest(CAST(:buckets AS integer[])) "
+        "AS t(b)").bindparams(cls=_LOCK_CLASS, buckets=buckets))
 
 
 async def _recompute(tx: Tx, codes: list[str]) -> None:
-    """Rewrite the villages' `household_stats` and `village_poor_people` rows and move
-    `county_stats` by the difference (the caller holds the villages' locks)."""
-    session = tx.session
-    mine = _one_of(tx, STATS.c.village_code, codes)
-    old = (await session.execute(sa.select(*[STATS.c[c] for c in _COLUMNS]).where(mine))).all()
-    new = (await session.execute(
-        tally_from_base(_one_of(tx, _HOUSEHOLDS.c.region_code, codes)))).all()
-    await session.execute(STATS.delete().where(mine))
-    if new:
-        await session.execute(STATS.insert(), [dict(zip(_COLUMNS, r)) for r in new])
+    """Bring the villages' `household_stats` and `village_poor_people` rows to what the base
+    tables give now, and move `county_stats` by the difference (the caller holds the
+    villages' locks). One read (stored rows and the recomputed tally together), then only
+    the rows that differ are written: a registration typically changes one row per table."""
+    tally = tally_from_base(_one_of(tx, _HOUSEHOLDS.c.region_code, codes)).subquery()
+    empty = sa.literal("")
+    read = sa.union_all(
+        sa.select(sa.literal(0).label("part"), *[STATS.c[c] for c in _COLUMNS])
+        .where(_one_of(tx, STATS.c.village_code, codes)),
+        sa.select(sa.literal(1), *tally.c),
+        sa.select(sa.literal(2), POOR.c.village_code, empty, empty, empty, sa.literal(0),
+                  POOR.c.poor_people).where(_one_of(tx, POOR.c.village_code, codes)))
+    old: dict[tuple, tuple[int, int]] = {}
+    new: dict[tuple, tuple[int, int]] = {}
+    stored_poor: dict[str, int] = {}
+    for part, village, status, attribute, cause, households, people in (
+            await tx.session.execute(read)).all():
+        if part == 2:
+            stored_poor[village] = int(people)
+        else:
+            (new if part else old)[(village, status, attribute, cause)] = (int(households),
+                                                                           int(people))
+    stale = [key for key in old if key not in new]
+    if stale:
+        await tx.session.execute(STATS.delete().where(
+            sa.tuple_(STATS.c.village_code, *[STATS.c[k] for k in _KEY]).in_(stale)))
+    await _upsert(tx, STATS, ["village_code", *_KEY], [
+        {**dict(zip(["village_code", *_KEY], key)), "households": h, "people": p}
+        for key, (h, p) in sorted(new.items()) if old.get(key) != (h, p)], add=False)
     await _move_counties(tx, old, new)
-    await session.execute(POOR.delete().where(_one_of(tx, POOR.c.village_code, codes)))
-    poor: dict[str, int] = defaultdict(int)
-    for village, status, _, _, _, people in new:
+    poor: dict[str, int] = dict.fromkeys(codes, 0)
+    for (village, status, _, _), (_, people) in new.items():
         if status in POOR_STATUSES:
-            poor[village] += int(people)
-    rows = [{"village_code": v, "poor_people": n} for v, n in sorted(poor.items()) if n > 0]
-    if rows:
-        await session.execute(POOR.insert(), rows)
+            poor[village] += people
+    gone = [v for v, n in poor.items() if n == 0 and v in stored_poor]
+    if gone:
+        await tx.session.execute(POOR.delete().where(_one_of(tx, POOR.c.village_code, gone)))
+    await _upsert(tx, POOR, ["village_code"], [
+        {"village_code": v, "poor_people": n} for v, n in sorted(poor.items())
+        if n > 0 and stored_poor.get(v) != n], add=False)
 
 
-async def _move_counties(tx: Tx, old: list, new: list) -> None:
-    """county_stats += (new rows - old rows), one upsert, rows in key order (row locks taken
-    in the same order by every writer)."""
+async def _move_counties(tx: Tx, old: dict[tuple, tuple[int, int]],
+                         new: dict[tuple, tuple[int, int]]) -> None:
+    """county_stats += (new rows - old rows), in key order (row locks taken in the same
+    order by every writer)."""
     delta: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for sign, rows in ((-1, old), (1, new)):
-        for village, status, attribute, cause, households, people in rows:
+        for (village, status, attribute, cause), (households, people) in rows.items():
             d = delta[(village[:COUNTY_DIGITS], status, attribute, cause)]
-            d[0] += sign * int(households)
-            d[1] += sign * int(people)
-    changes = [{"county_code": k[0], "status": k[1], "attribute": k[2], "primary_cause": k[3],
-                "households": h, "people": p} for k, (h, p) in sorted(delta.items()) if h or p]
+            d[0] += sign * households
+            d[1] += sign * people
+    await _upsert(tx, COUNTY, ["county_code", *_KEY], [
+        {"county_code": k[0], "status": k[1], "attribute": k[2], "primary_cause": k[3],
+         "households": h, "people": p} for k, (h, p) in sorted(delta.items()) if h or p],
+        add=True)
+
+
+async def _upsert(tx: Tx, table: sa.Table, keys: list[str], rows: list[dict], *,
+                  add: bool) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE: the other columns set to the new values, or
+    increased by them (`add`); in chunks under both drivers' bind-parameter limits."""
     module = postgresql if tx.dialect == "postgresql" else sqlite
-    for start in range(0, len(changes), 1000):  # under both drivers' bind-parameter limits
-        stmt = module.insert(COUNTY).values(changes[start:start + 1000])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["county_code", *_KEY],
-            set_={"households": COUNTY.c.households + stmt.excluded.households,
-                  "people": COUNTY.c.people + stmt.excluded.people})
+    values = [c.name for c in table.columns if c.name not in keys]
+    for start in range(0, len(rows), 1000):
+        stmt = module.insert(table).values(rows[start:start + 1000])
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={
+            name: (table.c[name] + stmt.excluded[name]) if add else stmt.excluded[name]
+            for name in values})
         await tx.session.execute(stmt)
 
 
