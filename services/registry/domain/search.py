@@ -211,10 +211,11 @@ async def _incidence(tx: Tx, region: str, poor: sa.Subquery) -> list[dict]:
         .where(r.c.level == "village", _starts_with(r.c.code, region) if region else sa.true(),
                sa.or_(r.c.is_poor_village.is_(True), poor.c.poor_people.is_not(None)))
         .order_by(r.c.code))).all()
+    percent = _percent
     return [{
         "code": code, "name": name, "is_poor_village": is_poor, "population": population,
-        "exited_year": exited, "poor_people": int(poor_people),
-        "incidence_percent": _percent(int(poor_people), population),
+        "exited_year": exited, "poor_people": poor_people,
+        "incidence_percent": percent(poor_people, population) if population else None,
     } for code, name, is_poor, population, exited, poor_people in rows]
 
 
