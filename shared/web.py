@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import logging
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
@@ -22,6 +23,7 @@ from shared.errors import PreconditionFailed, Problem, Unprocessable, is_outage,
 from shared.tx import Tx
 
 T = TypeVar("T")
+log = logging.getLogger("fupin.web")
 
 
 def service_router(service: str, **kwargs: Any) -> APIRouter:
@@ -33,12 +35,23 @@ def _transactional(service: str) -> type[APIRoute]:
     class TransactionalRoute(APIRoute):
         def get_route_handler(self) -> Callable:
             inner = super().get_route_handler()
+            path = self.path
+            writes_on_read = False  # learnt: this GET writes (e.g. funds alerts refresh)
 
             async def handler(request: Request) -> Response:
+                nonlocal writes_on_read
                 runtime = request.app.state.services[service]
                 try:
-                    if request.method in READ_METHODS and (reader := _reader(runtime)):
-                        return await _read_only(request, runtime, reader, inner)
+                    if request.method in READ_METHODS and not writes_on_read \
+                            and (reader := _reader(runtime)):
+                        try:
+                            return await _read_only(request, runtime, reader, inner)
+                        except ReadOnlyViolation:
+                            # Refused before it reached the database, so nothing was
+                            # written: run the request again, in a transaction, as every
+                            # later request of this route.
+                            log.info("GET %s writes: it runs in a transaction", path)
+                            writes_on_read = True
                     async with runtime.sessionmaker() as session:
                         return await _in_transaction(request, runtime, session, inner)
                 except Exception as exc:
@@ -62,8 +75,10 @@ def _reader(runtime: Any) -> async_sessionmaker[AsyncSession] | None:
     """Sessions for read-only requests on PostgreSQL: autocommit, so a request costs its
     statements and no BEGIN/COMMIT round trips. Under READ COMMITTED every statement took
     its own snapshot inside the old transaction too, so a route that must see one snapshot
-    reads with one statement. Writes are refused on these connections (`_refuse_writes`).
-    None on SQLite, where reads keep their transaction."""
+    reads with one statement. A write on these connections is refused before it is sent
+    (`_refuse_writes`) and the route runs in a transaction instead, from then on (a GET that
+    writes, like the funds alerts refresh, stays atomic). None on SQLite, where reads keep
+    their transaction."""
     engine = runtime.engine
     cached = runtime.state.get("reader")
     if cached is not None and cached[0] is engine:

@@ -108,28 +108,51 @@ def test_read_statements_and_writes_are_told_apart():
     assert not _is_read("TRUNCATE outbox")
 
 
-async def test_a_get_that_writes_is_refused_on_postgresql(registry):
-    """Reads run on autocommit connections: a write there would commit at once, so it is
-    refused before it reaches the database, and nothing is written."""
-    from shared.web import ReadOnlyViolation, TxDep, service_router
+async def test_a_get_that_writes_stays_atomic(registry):
+    """Reads run on autocommit connections on PostgreSQL, where a write would commit at
+    once: it is refused before it is sent, and the route runs in a transaction instead (now
+    and later), so a GET that writes and then fails leaves nothing behind."""
+    from shared.errors import NotFound
+    from shared.web import TxDep, service_router
 
     p = registry
-    if not p.real:
-        pytest.skip("SQLite reads keep their per-request transaction")
     router = service_router("registry")
+    insert = sa.text("INSERT INTO regions (code, name, level, is_poor_village, version, "
+                     "created_at) VALUES (:code, 'x', 'county', false, 1, CURRENT_TIMESTAMP)")
 
-    @router.get("/test-only/writes-in-a-get")
-    async def writes(tx: TxDep) -> dict:
-        await tx.session.execute(sa.text(
-            "INSERT INTO regions (code, name, level, is_poor_village, version, created_at) "
-            "VALUES ('439999', 'x', 'county', false, 1, now())"))
-        return {}
+    @router.get("/test-only/writes/{code}")
+    async def writes(code: str, tx: TxDep) -> dict:
+        await tx.session.execute(insert, {"code": code})
+        if code.endswith("9"):
+            raise NotFound("区划")
+        return {"code": code}
 
     p.apps["registry"].include_router(router)
-    before = await count(p.runtime("registry"), "regions")
-    with pytest.raises(ReadOnlyViolation):
-        await p.client("registry").get(f"{API}/test-only/writes-in-a-get", headers=p.auth())
-    assert await count(p.runtime("registry"), "regions") == before
-    # The same pooled connections serve writes normally afterwards.
-    made = await register(p)
+    client, before = p.client("registry"), await count(p.runtime("registry"), "regions")
+    failed = await client.get(f"{API}/test-only/writes/439999", headers=p.auth())
+    assert failed.status_code == 404
+    assert await count(p.runtime("registry"), "regions") == before  # rolled back
+    for code in ("439998", "439997"):
+        r = await client.get(f"{API}/test-only/writes/{code}", headers=p.auth())
+        assert (r.status_code, r.json()) == (200, {"code": code})
+    assert await count(p.runtime("registry"), "regions") == before + 2
+    made = await register(p)  # the pooled connections serve writes and reads as before
     assert (await _get(p, f"/households/{made['id']}")).json() == made
+
+
+def test_reads_are_refused_nothing_but_writes_on_postgresql_connections():
+    """The guard only applies to connections opened for a GET (the fupin_read_only option)."""
+    from shared.web import ReadOnlyViolation, _refuse_writes
+
+    class Conn:
+        def __init__(self, read_only: bool) -> None:
+            self.options = {"fupin_read_only": True} if read_only else {}
+
+        def get_execution_options(self) -> dict:
+            return self.options
+
+    write = "INSERT INTO outbox (id) VALUES ($1)"
+    _refuse_writes(Conn(False), None, write, (), None, False)
+    _refuse_writes(Conn(True), None, "SELECT 1", (), None, False)
+    with pytest.raises(ReadOnlyViolation):
+        _refuse_writes(Conn(True), None, write, (), None, False)
