@@ -148,10 +148,19 @@ end
 """
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(url_base: str, prefix: str, items: list[str], suffix: str, token: str, *,
-        seconds: int, connections: int, workdir: Path) -> dict:
+        seconds: int, connections: int, workdir: Path, server: int | None = None) -> dict:
+    """One wrk run; with `server` (a pid) also that process's CPU per request, a figure the
+    shared machine's load disturbs much less than req/s."""
     script = workdir / f"wrk{abs(hash(prefix + suffix))}.lua"
     script.write_text(LUA % (",".join(f'"{i}"' for i in items), prefix, suffix, token))
+    cpu_before = cpu_seconds(server) if server else 0.0
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
                           "-s", str(script), url_base], capture_output=True, text=True,
                          check=True).stdout
@@ -162,9 +171,12 @@ def wrk(url_base: str, prefix: str, items: list[str], suffix: str, token: str, *
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    cpu_ms = (cpu_seconds(server) - cpu_before) * 1000 / total if server and total else None
     return {"rps": rps, "p50": ms("50"), "p99": ms("99"),
             "non2xx": int(non2xx.group(1)) if non2xx else 0,
-            "socket_errors": errors.group(1) if errors else "", "load": load()}
+            "socket_errors": errors.group(1) if errors else "", "load": load(),
+            "server_cpu_ms": cpu_ms}
 
 
 async def run(args) -> dict:
@@ -202,9 +214,10 @@ async def run(args) -> dict:
                      "one_bytes": len(one.content), "page_bytes": len(page.content),
                      "page_items": len(page.json()["items"]), "connections": args.connections,
                      "seconds": args.seconds}
+        pids = {base: children[0].pid, bare: children[1].pid}
         run_wrk = lambda url, prefix, items, suffix: wrk(  # noqa: E731
             url, prefix, items, suffix, token, seconds=args.seconds,
-            connections=args.connections, workdir=workdir)
+            connections=args.connections, workdir=workdir, server=pids[url])
         # Warm both (connection pools, statement caches), then measure bare and real in turn.
         run_wrk(base, "/api/v1/registry/households/", ids, "")
         run_wrk(bare, "/bare/households/", ids, "")
@@ -229,8 +242,10 @@ def record(command: str, out: dict) -> str:
     def cell(name: str, key: str, bare: str) -> str:
         r, b = out[key], out[bare]
         return (f"{name}: **{r['rps']:,.0f} req/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms** "
+                f"(server CPU {r['server_cpu_ms']:.2f} ms/request) "
                 f"vs bare FastAPI {b['rps']:,.0f} req/s, p50 {b['p50']:.1f} / p99 "
-                f"{b['p99']:.1f} ms ({r['load']}; non-2xx {r['non2xx']})")
+                f"{b['p99']:.1f} ms ({b['server_cpu_ms']:.2f} ms/request) "
+                f"({r['load']}; non-2xx {r['non2xx']})")
     figures = (f"{out['households']:,} households seeded by import; wrk 1 thread, "
                f"{out['connections']} connections, {out['seconds']} s each; "
                + cell(f"GET /households/{{id}} ({out['one_bytes']:,} B)", "one", "bare_one")
