@@ -256,6 +256,15 @@ class ServiceProcess:
                 await asyncio.sleep(0.2)
         raise AssertionError(f"{self.service} not up in {timeout}s: {self.log_tail()}")
 
+    def freeze(self) -> None:
+        """SIGSTOP: the process stops where it is, mid-statement or mid-batch."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL: no shutdown hook, no flush, no offset commit."""
         assert self.proc is not None

@@ -161,14 +161,22 @@ async def _faults(load: Load, monitoring_proc: ServiceProcess, registry: Db, mon
     await kafka_ctl("start")
     note("kafka started", down_seconds=KAFKA_DOWN_SECONDS)
 
-    # 2. SIGKILL monitoring while it is working through the backlog the outage left.
+    # 2. SIGKILL monitoring while it is working through the backlog the outage left. The
+    # consumers drain thousands of events a second, faster than this loop could catch them
+    # mid-work, so monitoring is frozen while the relay publishes the outage's backlog, let go,
+    # and frozen again as soon as its first batch is in: killed with events still to handle.
+    monitoring_proc.freeze()
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        handled = await monitoring.value("SELECT count(*) FROM inbox")
-        lag = await _lag(registry, monitoring)
-        if handled and lag > 50:
-            break
+    while time.monotonic() < deadline and await _lag(registry, monitoring) < 500:
         await asyncio.sleep(0.2)
+    handled_before = await monitoring.value("SELECT count(*) FROM inbox")
+    monitoring_proc.thaw()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if await monitoring.value("SELECT count(*) FROM inbox") > handled_before:
+            break
+        await asyncio.sleep(0.01)
+    monitoring_proc.freeze()
     lag = await _lag(registry, monitoring)
     monitoring_proc.kill()
     note("monitoring SIGKILL", lag_at_kill=lag)
