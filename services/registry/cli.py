@@ -1,4 +1,5 @@
-"""Registry commands for `fupin`: `fupin import households FILE` and `fupin seed`."""
+"""Registry commands for `fupin`: `fupin import households FILE`, `fupin seed` and
+`fupin stats check|rebuild`."""
 
 from __future__ import annotations
 
@@ -32,6 +33,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--create-regions", action="store_true",
                    help="also register the province-to-village regions in the registry database")
     p.set_defaults(func=cmd_seed)
+
+    stats = sub.add_parser("stats", help="the registry's statistics counters (household_stats, "
+                                         "county_stats, village_poor_people)")
+    stats_sub = stats.add_subparsers(dest="stats_command", required=True)
+    stats_sub.add_parser("check", help="compare the counters with the households and members; "
+                                       "exit 1 when any differs").set_defaults(func=cmd_stats_check)
+    stats_sub.add_parser("rebuild", help="recompute every counter from the households and "
+                                         "members (repair)").set_defaults(func=cmd_stats_rebuild)
 
 
 def cmd_import_households(args: argparse.Namespace) -> int:
@@ -139,3 +148,40 @@ async def create_regions(region: str, households: int, runtime=None) -> int:
         await tx.flush()
         await session.commit()
     return created
+
+
+def cmd_stats_check(args: argparse.Namespace) -> int:
+    from services.registry.domain import counters
+
+    differences = asyncio.run(_with_tx("cli:stats-check", counters.differences))
+    for table, key, stored, expected in differences[:50]:
+        print(f"{table} {'/'.join(map(str, key))}: stored {stored}, expected {expected}")
+    if len(differences) > 50:
+        print(f"... and {len(differences) - 50} more")
+    print(f"stats: {len(differences)} counters differ from the base tables"
+          + ("; run `fupin stats rebuild`" if differences else ""))
+    return 1 if differences else 0
+
+
+def cmd_stats_rebuild(args: argparse.Namespace) -> int:
+    from services.registry.domain import counters
+
+    rows = asyncio.run(_with_tx(f"cli:{getpass.getuser()}", counters.rebuild, commit=True))
+    print(f"stats: rebuilt, {rows} village counter rows")
+    return 0
+
+
+async def _with_tx(actor: str, work, *, commit: bool = False):
+    """Run `work(tx)` in one transaction of the registry database (from FUPIN_* settings)."""
+    from services.registry.service import definition
+    from shared.runtime import open_runtime
+    from shared.settings import Settings
+
+    async with open_runtime(definition, Settings()) as runtime:
+        async with runtime.sessionmaker() as session:
+            tx = runtime.new_tx(session, actor=actor)
+            result = await work(tx)
+            if commit:
+                await tx.flush()
+                await session.commit()
+            return result
