@@ -14,10 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.bus.base import Bus, BusUnavailable, Consumer, Record
-from shared.db import insert_ignore
+from shared.db import compiled_once, fixed_insert, insert_ignore
 from shared.events.envelope import CloudEvent, EventData
 from shared.events.topics import dead_letter_topic
 from shared.logs import event_id_var
@@ -334,8 +333,8 @@ def _parse(raw: bytes) -> CloudEvent:
 def _claim_statement(dialect: str, inbox: sa.Table):
     """INSERT the inbox rows, skipping those already there, RETURNING the event ids it
     inserted (built once per dialect and table, run with a batch's rows)."""
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
+    return compiled_once(fixed_insert(dialect, inbox).on_conflict_do_nothing()
+                         .returning(inbox.c.event_id))
 
 
 def _runs(work: list[tuple[CloudEvent, Handler]]) -> list[list[tuple[CloudEvent, Handler]]]:

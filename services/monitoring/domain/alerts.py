@@ -7,12 +7,12 @@ import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from services.monitoring.db.tables import Alert, AlertStep
 from services.monitoring.domain import calendar, rules
 from services.monitoring.domain.enums import AlertStatus, DecisionStep
+from shared.db import compiled_once, fixed_insert
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events.monitoring import (
     AlertDismissed,
@@ -137,11 +137,10 @@ _ALERTS = Alert.__table__
 def _insert_open_statement(dialect: str):
     """INSERT an open alert unless the household has one (built and compiled once; executed
     with many rows, RETURNING the households it raised)."""
-    module = postgresql if dialect == "postgresql" else sqlite
-    return (module.insert(_ALERTS)
-            .on_conflict_do_nothing(index_elements=["household_id"],
-                                    index_where=sa.text("status = 'open'"))
-            .returning(_ALERTS.c.household_id))
+    return compiled_once(fixed_insert(dialect, _ALERTS)
+                         .on_conflict_do_nothing(index_elements=["household_id"],
+                                                 index_where=sa.text("status = 'open'"))
+                         .returning(_ALERTS.c.household_id))
 
 
 async def open_alert(tx: Tx, household_id: str) -> Alert | None:
