@@ -42,4 +42,4 @@ bench: $(STAMP)
 	$(BENCH) bench/event_pipeline.py --rates 1000,250 --seconds 10 --burst 10000 --raw 20000
 	$(BENCH) bench/rest.py --households 20000 --seconds 10 --connections 4
 	$(BENCH) bench/registry_stats.py --households 290000 --people 1000000
-	$(BENCH) bench/scale_out.py --events 8000 --partitions 6
+	$(BENCH) bench/scale_out.py --events 40000 --partitions 6
