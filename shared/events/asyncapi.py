@@ -6,6 +6,7 @@ from typing import Any
 
 from shared.events.envelope import CloudEvent, registered_types
 from shared.events.topics import dead_letter_topic
+from shared.outbox import CE_CONTENT_TYPE, TYPE_HEADER
 
 
 def _envelope_schema(data_schema: dict[str, Any], type_: str) -> dict[str, Any]:
@@ -15,6 +16,16 @@ def _envelope_schema(data_schema: dict[str, Any], type_: str) -> dict[str, Any]:
     schema["properties"]["subject"]["description"] = "聚合 id，亦为 Kafka 消息键 / aggregate id = Kafka key"
     schema["properties"]["regioncode"]["description"] = "12 位区划代码 / region code (extension)"
     return schema
+
+
+def _headers_schema(type_: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {
+        CE_CONTENT_TYPE[0]: {"const": CE_CONTENT_TYPE[1].decode(), "type": "string"},
+        TYPE_HEADER: {"const": type_, "type": "string",
+                      "description": "事件类型，同 CloudEvent 的 `type`，便于不解析消息体即跳过不处理的类型 / "
+                                     "the CloudEvent's `type` again, to skip unhandled types "
+                                     "without parsing the value (the value is authoritative)"},
+    }}
 
 
 def asyncapi_document(service: str, *, groups: list[str] | None = None) -> dict[str, Any]:
@@ -37,6 +48,7 @@ def asyncapi_document(service: str, *, groups: list[str] | None = None) -> dict[
         channel["messages"][name] = {"$ref": f"#/components/messages/{name}"}
         messages[name] = {
             "name": type_, "title": spec.summary, "contentType": "application/cloudevents+json",
+            "headers": _headers_schema(type_),
             "payload": _envelope_schema(spec.model.model_json_schema(), type_),
             "bindings": {"kafka": {"key": {"type": "string", "description": "subject"},
                                    "bindingVersion": "0.5.0"}},

@@ -69,6 +69,9 @@ def test_asyncapi_lists_every_type_the_service_publishes(service):
     for message in doc["components"]["messages"].values():
         assert message["payload"]["properties"]["type"]["const"] == message["name"]
         assert message["bindings"]["kafka"]["key"]["description"] == "subject"
+        headers = message["headers"]["properties"]
+        assert headers["fupin-event-type"]["const"] == message["name"]
+        assert headers["content-type"]["const"] == "application/cloudevents+json"
     addresses = {c["address"] for c in doc["channels"].values()}
     assert {registered_types()[t].topic for t in mine} <= addresses
 
