@@ -22,7 +22,8 @@ def _headers_schema(type_: str) -> dict[str, Any]:
     return {"type": "object", "properties": {
         CE_CONTENT_TYPE[0]: {"const": CE_CONTENT_TYPE[1].decode(), "type": "string"},
         TYPE_HEADER: {"const": type_, "type": "string",
-                      "description": "事件类型，同 CloudEvent 的 `type`，便于不解析消息体即跳过不处理的类型 / "
+                      "description": "事件类型，同 CloudEvent 的 `type`，"
+                                     "便于不解析消息体即跳过不处理的类型 / "
                                      "the CloudEvent's `type` again, to skip unhandled types "
                                      "without parsing the value (the value is authoritative)"},
     }}

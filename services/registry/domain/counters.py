@@ -231,7 +231,7 @@ async def _recompute(tx: Tx, codes: list[str]) -> None:
         await tx.session.execute(STATS.delete().where(
             sa.tuple_(STATS.c.village_code, *[STATS.c[k] for k in _KEY]).in_(stale)))
     await _upsert(tx, STATS, ["village_code", *_KEY], [
-        {**dict(zip(["village_code", *_KEY], key)), "households": h, "people": p}
+        {**dict(zip(["village_code", *_KEY], key, strict=True)), "households": h, "people": p}
         for key, (h, p) in sorted(new.items()) if old.get(key) != (h, p)], add=False)
     await _move_counties(tx, old, new)
     poor: dict[str, int] = dict.fromkeys(codes, 0)

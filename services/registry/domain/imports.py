@@ -208,11 +208,11 @@ async def _import_batch(tx: Tx, context: _Context, batch: list[HouseholdDraft], 
     outcome, _, numbers, villages = collected
     await store.raise_counters(tx, numbers)
     # Statistics counters (household_stats) of the batch's villages, in the batch's own
-    # transaction, after its rows are written (helper A, issue 7; keep this call). Strict
-    # mode writes every batch in one transaction: its villages are refreshed once, after the
-    # last batch (`import_households`). Each batch of a file spreads over the same villages,
-    # so a refresh per batch would recompute every household imported so far, batch after
-    # batch, and hold the counters' lock from the first batch to the commit.
+    # transaction, after its rows are written (`counters` module docstring). Strict mode
+    # writes every batch in one transaction: its villages are refreshed once, after the last
+    # batch (`import_households`). Each batch of a file spreads over the same villages, so a
+    # refresh per batch would recompute every household imported so far, batch after batch,
+    # and hold the counters' lock from the first batch to the commit.
     if refresh_now:
         await counters.refresh_batch(tx, villages)
     else:
