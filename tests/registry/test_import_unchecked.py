@@ -92,19 +92,22 @@ async def test_a_refused_batch_is_rolled_back_and_checked_row_by_row(registry, l
 
 
 @pytest.mark.parametrize("mode", ["strict", "partial"])
-async def test_statistics_counters_refreshed_once_in_strict_mode_per_batch_in_partial(
+async def test_statistics_counters_increased_once_in_strict_mode_per_batch_in_partial(
         registry, monkeypatch, mode):
     from services.registry.domain import counters
 
     rt = registry.runtime("registry")
-    refreshed: list[set[str]] = []
-    original = counters.refresh_batch
+    added: list[dict] = []
+    original = counters.add_households
 
-    async def spy(tx, villages):
-        refreshed.append(set(villages))
-        await original(tx, villages)
+    async def spy(tx, tally):
+        added.append({k: tuple(v) for k, v in tally.items()})
+        await original(tx, tally)
 
-    monkeypatch.setattr(counters, "refresh_batch", spy)
+    monkeypatch.setattr(counters, "add_households", spy)
+    # Households already registered in the villages: an import adds to their counts.
+    await _import(rt, [r for i in range(2) for r in household_rows(village=VILLAGE)])
+    added.clear()
     other = OTHER_COUNTY_VILLAGE
     data = [r for i in range(5) for r in household_rows(village=(VILLAGE, other)[i % 2])]
     table = open_table(io.BytesIO(csv_file(data)))
@@ -119,8 +122,9 @@ async def test_statistics_counters_refreshed_once_in_strict_mode_per_batch_in_pa
     else:
         report = await _import(rt, data)
     assert report.imported == 5
-    # Strict: one transaction, one refresh of every village written; partial: per batch.
-    assert refreshed == ([{VILLAGE, other}] if mode == "strict"
-                         else [{VILLAGE, other}, {VILLAGE, other}, {VILLAGE}])
+    # Strict: one transaction, the whole file's tally once; partial: each batch's own.
+    villages = [{key[0]: counts[0] for key, counts in tally.items()} for tally in added]
+    assert villages == ([{VILLAGE: 3, other: 2}] if mode == "strict"
+                        else [{VILLAGE: 1, other: 1}, {VILLAGE: 1, other: 1}, {VILLAGE: 1}])
     async with rt.sessionmaker() as session:
         assert await counters.differences(rt.new_tx(session, actor="tester")) == []

@@ -2,8 +2,9 @@
 
 Three tables, kept in the transaction of every write that can change a household's village,
 status, attribute or primary cause, or its number of current members (registration, member
-add/remove, PATCH, exit, relapse, each import batch): the write calls `refresh` (an import
-batch `refresh_batch`) after its rows are written.
+add/remove, PATCH, exit, relapse, imports): the write calls `refresh` after its rows are
+written; an import, which only adds whole new households, adds their tally
+(`add_households`).
 
 - `household_stats`: per village and (status, attribute, primary cause), the households and
   their current (not removed) members.
@@ -123,6 +124,32 @@ async def refresh_batch(tx: Tx, villages: Iterable[str]) -> None:
     if tx.dialect == "postgresql":
         await _lock(tx, all_buckets=True, codes=codes)
     await _recompute(tx, codes)
+
+
+async def add_households(tx: Tx, tally: dict[tuple[str, str, str, str], list[int]]) -> None:
+    """An import's new households, tallied as (village, status, attribute, primary cause) ->
+    [households, people]: the counters are increased by the tally. An import only adds
+    households that did not exist, with all their members, so their contribution is known
+    without reading anything back - unlike `refresh_batch`, whose recompute reads every
+    household of the touched villages, which a large file spread over every village would
+    pay batch after batch. Takes the all-buckets lock (PostgreSQL), as `refresh_batch` does:
+    a concurrent `refresh` of one of those villages must not write absolute values computed
+    without this transaction's households."""
+    if not tally:
+        return
+    if tx.dialect == "postgresql":
+        await _lock(tx, all_buckets=True, codes=[])
+    rows = sorted(tally.items())
+    await _upsert(tx, STATS, ["village_code", *_KEY], [
+        {"village_code": k[0], "status": k[1], "attribute": k[2], "primary_cause": k[3],
+         "households": h, "people": p} for k, (h, p) in rows], add=True)
+    await _move_counties(tx, {}, {k: (h, p) for k, (h, p) in rows})
+    poor: dict[str, int] = defaultdict(int)
+    for (village, status, _, _), (_, people) in rows:
+        if status in POOR_STATUSES and people:
+            poor[village] += people
+    await _upsert(tx, POOR, ["village_code"], [
+        {"village_code": v, "poor_people": n} for v, n in sorted(poor.items())], add=True)
 
 
 async def rebuild(tx: Tx) -> int:

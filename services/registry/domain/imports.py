@@ -18,6 +18,7 @@ import functools
 import json
 import json.encoder
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -128,8 +129,8 @@ async def import_households(units: Units, *, table: Table, mode: Mode, file_name
     if mode == "strict" and report.rejected:
         raise ImportRejected(report)
     async with units() as tx:
-        if context.villages_written:  # strict: once, for every batch's villages
-            await counters.refresh_batch(tx, context.villages_written)
+        if context.tally:  # strict: once, for every batch's households
+            await counters.add_households(tx, context.tally)
         tx.audit("household.import_file", "import", report.import_id, region_code=scope or None,
                  after={k: v for k, v in report.body().items() if k != "errors"}
                  | {"file_name": file_name[:200], "error_count": len(report.errors)})
@@ -190,8 +191,9 @@ class _Context:
     scope: str
     import_id: str
     villages: dict[str, str | None] = field(default_factory=dict)
-    # Strict mode: villages whose statistics counters are refreshed once, at the end.
-    villages_written: set[str] = field(default_factory=set)
+    # Strict mode: the households written, tallied for the statistics counters, which are
+    # increased once, at the end.
+    tally: dict[tuple[str, str, str, str], list[int]] = field(default_factory=dict)
 
 
 async def _import_batch(tx: Tx, context: _Context, batch: list[HouseholdDraft], *,
@@ -205,19 +207,34 @@ async def _import_batch(tx: Tx, context: _Context, batch: list[HouseholdDraft], 
         await _check_people(tx, batch)
         collected = _collect(tx, batch)
         await store.insert_batch(tx, collected[1])
-    outcome, _, numbers, villages = collected
+    outcome, records, numbers, _ = collected
     await store.raise_counters(tx, numbers)
-    # Statistics counters (household_stats) of the batch's villages, in the batch's own
-    # transaction, after its rows are written (`counters` module docstring). Strict mode
-    # writes every batch in one transaction: its villages are refreshed once, after the last
-    # batch (`import_households`). Each batch of a file spreads over the same villages, so a
-    # refresh per batch would recompute every household imported so far, batch after batch,
-    # and hold the counters' lock from the first batch to the commit.
+    # Statistics counters, increased by the households written (`counters.add_households`):
+    # partial mode in the batch's transaction; strict mode, one transaction for the whole
+    # file, once after the last batch, so the counters' lock is held only at the end.
     if refresh_now:
-        await counters.refresh_batch(tx, villages)
+        await counters.add_households(tx, _tally(records, {}))
     else:
-        context.villages_written.update(villages)
+        _tally(records, context.tally)
     return outcome
+
+
+_H_KEY = tuple(store.HOUSEHOLD_COLUMNS.index(c)
+               for c in ("region_code", "status", "attribute", "primary_cause"))
+_H_ID = store.HOUSEHOLD_COLUMNS.index("id")
+_M_HOUSEHOLD = store.MEMBER_COLUMNS.index("household_id")
+
+
+def _tally(records: store.BatchRows, into: dict[tuple[str, str, str, str], list[int]]
+           ) -> dict[tuple[str, str, str, str], list[int]]:
+    """Add the batch's households to `into`: (village, status, attribute, primary cause) ->
+    [households, people] (every imported member is current)."""
+    people = Counter(m[_M_HOUSEHOLD] for m in records.members)
+    for h in records.households:
+        counts = into.setdefault(tuple(h[i] for i in _H_KEY), [0, 0])  # type: ignore[arg-type]
+        counts[0] += 1
+        counts[1] += people[h[_H_ID]]
+    return into
 
 
 async def _insert_unchecked(tx: Tx, batch: list[HouseholdDraft]) -> _Collected | None:
