@@ -124,18 +124,21 @@ def compiled_once(stmt: Any) -> Any:
 
 @functools.cache
 def upsert_statement(bind_dialect: str, table: sa.Table, keys: tuple[str, ...],
-                     update: tuple[str, ...]) -> Any:
+                     update: tuple[str, ...], increase: tuple[str, ...] = ()) -> Any:
     """`upsert` without its values, built once per (dialect, table, keys, update): execute it
     with a list of rows (`session.execute(stmt, rows)`), no key twice in one list. `upsert`
     with many rows builds a new multi-row VALUES construct per call, which SQLAlchemy
     compiles anew every time (its cache keys on the row count and columns); this one
     compiles once (`compiled_once`). It RETURNs the keys so that SQLAlchemy sends the rows
     as multi-row statements of up to 1,000 rows ("insertmanyvalues") instead of asyncpg's
-    executemany, which has the server execute the statement once per row."""
+    executemany, which has the server execute the statement once per row. The `increase`
+    columns of an existing row are increased by the new row's values (counters) instead of
+    replaced."""
     stmt = fixed_insert(bind_dialect, table)
-    return compiled_once(stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in update},
-    ).returning(*(table.c[k] for k in keys)))
+    set_ = {c: getattr(stmt.excluded, c) for c in update}
+    set_ |= {c: table.c[c] + getattr(stmt.excluded, c) for c in increase}
+    return compiled_once(stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
+                         .returning(*(table.c[k] for k in keys)))
 
 
 def dialect_of(session: AsyncSession) -> str:

@@ -53,7 +53,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from services.registry.db.tables import (
     CountyStat,
@@ -63,6 +63,7 @@ from services.registry.db.tables import (
     VillagePoorPeople,
 )
 from services.registry.domain.regions import POOR_STATUSES
+from shared.db import upsert_statement
 from shared.tx import Tx
 
 STATS: sa.Table = HouseholdStat.__table__  # type: ignore[assignment]
@@ -292,15 +293,11 @@ async def _move_counties(tx: Tx, old: dict[tuple, tuple[int, int]],
 async def _upsert(tx: Tx, table: sa.Table, keys: list[str], rows: list[dict], *,
                   add: bool) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE: the other columns set to the new values, or
-    increased by them (`add`); in chunks under both drivers' bind-parameter limits."""
-    module = postgresql if tx.dialect == "postgresql" else sqlite
-    values = [c.name for c in table.columns if c.name not in keys]
-    for start in range(0, len(rows), 1000):
-        stmt = module.insert(table).values(rows[start:start + 1000])
-        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={
-            name: (table.c[name] + stmt.excluded[name]) if add else stmt.excluded[name]
-            for name in values})
-        await tx.session.execute(stmt)
+    increased by them (`add`)."""
+    if rows:
+        values = tuple(c.name for c in table.columns if c.name not in keys)
+        await tx.session.execute(upsert_statement(
+            tx.dialect, table, tuple(keys), () if add else values, values if add else ()), rows)
 
 
 def _one_of(tx: Tx, column: sa.Column, values: list[str]) -> sa.ColumnElement[bool]:
