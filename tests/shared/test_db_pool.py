@@ -1,0 +1,105 @@
+"""PostgreSQL connection pool: connections in steady use are not pinged; a connection that
+died while idle is replaced at checkout; one that dies in use fails its statement once and
+the pool reconnects (shared/db.py `_ping_idle_connections`)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+
+from shared import db
+from shared.errors import is_outage
+
+pytestmark = [pytest.mark.postgres]
+
+
+@pytest.fixture
+async def engine(servers):
+    name = f"t_pool_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(servers.pg_admin_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    engine = db.create_engine(servers.pg_url(name), pool_size=1)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        admin = await asyncpg.connect(servers.pg_admin_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def backend_pid(engine) -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+
+
+async def terminate(servers, pid: int) -> None:
+    admin = await asyncpg.connect(servers.pg_admin_dsn)
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+        for _ in range(100):  # until the backend is gone
+            if not await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                                        pid):
+                return
+            await asyncio.sleep(0.02)
+    finally:
+        await admin.close()
+
+
+def count_pings(engine, monkeypatch) -> list[int]:
+    """Count the pings the checkout event sends (the adapted asyncpg connection's `ping`)."""
+    pings = [0]
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+
+    original = AsyncAdapt_asyncpg_connection.ping
+
+    def ping(self):
+        pings[0] += 1
+        return original(self)
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", ping)
+    return pings
+
+
+async def test_a_connection_used_moments_ago_is_not_pinged(engine, monkeypatch):
+    pings = count_pings(engine, monkeypatch)
+    first = await backend_pid(engine)
+    for _ in range(20):
+        assert await backend_pid(engine) == first  # the same pooled connection
+    assert pings[0] == 0
+
+
+async def test_an_idle_connection_is_pinged_and_kept_when_alive(engine, monkeypatch):
+    monkeypatch.setattr(db, "IDLE_BEFORE_PING", 0.0)
+    pings = count_pings(engine, monkeypatch)
+    first = await backend_pid(engine)
+    assert await backend_pid(engine) == first
+    assert pings[0] == 1
+
+
+async def test_a_connection_that_died_while_idle_is_replaced_at_checkout(engine, servers,
+                                                                         monkeypatch):
+    monkeypatch.setattr(db, "IDLE_BEFORE_PING", 0.0)
+    first = await backend_pid(engine)
+    await terminate(servers, first)
+    second = await backend_pid(engine)  # no error: the ping found it dead
+    assert second != first
+
+
+async def test_a_connection_that_dies_in_use_fails_once_then_the_pool_reconnects(
+        engine, servers):
+    first = await backend_pid(engine)  # used just now: the next checkout does not ping it
+    await terminate(servers, first)
+    with pytest.raises(DBAPIError) as failed:
+        await backend_pid(engine)
+    assert failed.value.connection_invalidated
+    assert is_outage(failed.value)  # a request answers 503, a consumer retries its batch
+    assert await backend_pid(engine) != first
