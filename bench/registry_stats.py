@@ -6,7 +6,8 @@ Bulk-fills a fresh, migrated registry database by COPY (no domain logic: the imp
 benchmark measures that): one province (43), 10 cities, 60 counties, 600 townships, 7,200
 villages (20 % poor villages, with their registered population), ~290,000 households (25 %
 poor, 70 % exited, 5 % relapsed; three attributes, twelve causes) and 10^6 members (2 %
-removed). The COPY bypasses the registry's writes, so the maintained statistics counters
+removed), registered village after village with time-ordered ids, as imports county by
+county leave them. The COPY bypasses the registry's writes, so the maintained statistics counters
 (`household_stats`) are then rebuilt from those rows with `counters.rebuild` - what the
 migration's backfill does on an existing database - and timed. Then times the registry's own
 `search.stats` domain function - what `GET /api/v1/registry/stats?region=` runs, in one
@@ -15,6 +16,13 @@ repeated runs, after one warm-up), the same for `search.stats_from_base` (the ag
 every member row that `stats` ran before the counters: the "before" figure, same run, fewer
 runs) after checking that both give the same answer, and `EXPLAIN ANALYZE`-style timings of
 the statements for the explanation. Goal ≤ 200 ms.
+
+Beside the statistics, the first page (50 households with their members) of the county
+registered last, through `search.find_households` - what `GET /api/v1/registry/households
+?region=<county>` runs - and the server time of its household statement as the code before
+the region-level indexes wrote it (`region_code LIKE '431006%' ORDER BY id`, which walks the
+primary key through every household registered before that county) and as it is now
+(`substr(region_code, 1, 6) = '431006'`, the county index).
 
 Creates and drops its own database; appends a row to docs/benchmarks.md.
 """
@@ -30,7 +38,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import asyncpg
@@ -46,6 +53,7 @@ from bench.common import (  # noqa: E402
     load,
     sa_url,
 )
+from shared.ids import new_ids  # noqa: E402
 
 CAUSES = ["illness", "disability", "education", "disaster", "lack_land", "lack_water",
           "lack_skills", "lack_labor", "lack_capital", "poor_transport", "low_motivation",
@@ -95,8 +103,8 @@ async def fill(database: str, households: int, people: int) -> dict:
         person = 0
         chunk_h, chunk_m = [], []
         for i in range(households):
-            hid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-            village = villages[i % len(villages)]
+            hid = new_ids(1)[0]
+            village = villages[i * len(villages) // households]
             r = rng.random()
             status = "poor" if r < 0.25 else "relapsed" if r < 0.30 else "exited"
             chunk_h.append((hid, f"{village}{i:06d}", village, status,
@@ -104,7 +112,7 @@ async def fill(database: str, households: int, people: int) -> dict:
                             rng.randrange(2014, 2021), rng.choice(CAUSES), "[]", 1, now, now))
             for k in range(per[i]):
                 removed = rng.random() < 0.02
-                chunk_m.append((str(uuid.UUID(int=rng.getrandbits(128), version=4)), hid,
+                chunk_m.append((new_ids(1)[0], hid,
                                 f"成员{person}", "v1:bench", f"{person:064x}",
                                 "head" if k == 0 else rng.choice(RELATIONS[1:]),
                                 "normal", "healthy", "none", "male" if k % 2 else "female",
@@ -172,6 +180,50 @@ async def time_stats(runtime, region: str, runs: int, *, from_base: bool = False
             "result": result}
 
 
+LAST_COUNTY = "431006"
+
+
+async def time_page(runtime, region: str, runs: int) -> dict:
+    """The first page of a region's households with their members (`find_households`)."""
+    from services.registry.domain.search import HouseholdFilter, find_households
+
+    async def once() -> tuple[float, int]:
+        started = time.perf_counter()
+        async with runtime.sessionmaker() as session:
+            tx = runtime.new_tx(session, actor="bench")
+            found, _ = await find_households(tx, where=HouseholdFilter(region=region),
+                                             limit=50, after=None)
+            await session.rollback()
+        return (time.perf_counter() - started) * 1000, len(found)
+
+    _, items = await once()
+    if items != 51:  # the page and the one that says there is a next page
+        raise SystemExit(f"a page of {region} has {items} households")
+    times = [(await once())[0] for _ in range(runs)]
+    return {"region": region, "median_ms": statistics.median(times), "max_ms": max(times),
+            "runs": runs, "load": load()}
+
+
+async def explain_page(database: str, county: str) -> dict:
+    """Server time of a county's first page of households: by LIKE on the region code (the
+    code before the region-level indexes) and by the county index (now)."""
+    conn = await asyncpg.connect(f"{PG_DSN}/{database}")
+    try:
+        out = {}
+        for name, sql, param in (
+                ("like", "SELECT id FROM households WHERE region_code LIKE $1 ORDER BY id "
+                         "LIMIT 51", f"{county}%"),
+                ("county_index", "SELECT id FROM households WHERE substr(region_code, 1, 6) "
+                                 "= $1 ORDER BY id LIMIT 51", county)):
+            doc = json.loads((await conn.fetch("EXPLAIN (ANALYZE, FORMAT JSON) " + sql,
+                                               param))[0][0])[0]
+            out[name] = doc["Execution Time"]
+            out[f"{name}_index"] = doc["Plan"]["Plans"][0].get("Index Name", "")
+        return out
+    finally:
+        await conn.close()
+
+
 async def explain(database: str, region: str) -> dict:
     """Server-side execution time of the statements (for the report): the two that `stats`
     runs over the counters, and the member-row tally it ran before them."""
@@ -225,6 +277,10 @@ async def run(args) -> dict:
                                      f"for {region}")
                 out[key], out[f"{key}_from_members"] = new, old
                 print(json.dumps({key: new, "from_members": old}), flush=True)
+            out["county_page"] = await time_page(runtime, LAST_COUNTY, args.runs * 3)
+            out["explain_county_page_ms"] = await explain_page(database, LAST_COUNTY)
+            print(json.dumps({"county_page": out["county_page"],
+                              "explain": out["explain_county_page_ms"]}), flush=True)
             out["explain_province_ms"] = await explain(database, "43")
             out["explain_county_ms"] = await explain(database, "430102")
         return out
@@ -248,6 +304,12 @@ def record(command: str, out: dict) -> str:
                f"counters): province {po['median_ms']:.0f} ms ({po['runs']} runs; tally "
                f"{e['tally_from_members']:.0f} ms on the server), county {co['median_ms']:.0f} "
                f"ms ({co['runs']} runs; tally {ec['tally_from_members']:.0f} ms)")
+    g, ep = out["county_page"], out["explain_county_page_ms"]
+    figures += (f"; first page of the county registered last ({LAST_COUNTY}, 50 households "
+                f"with members, `find_households`): median {g['median_ms']:.1f} ms (max "
+                f"{g['max_ms']:.1f}, {g['runs']} runs); its household statement on the server: "
+                f"{ep['county_index']:.2f} ms by the county index ({ep['county_index_index']}) "
+                f"vs {ep['like']:.1f} ms by LIKE ({ep['like_index']}, the code before)")
     ratios = (f"province {p['median_ms'] / 200:.0%} of the 200 ms goal "
               f"({po['median_ms'] / p['median_ms']:.0f}x faster than from the members), county "
               f"{c['median_ms'] / 200:.0%} ({co['median_ms'] / c['median_ms']:.0f}x)")

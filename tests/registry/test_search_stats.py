@@ -29,6 +29,36 @@ class TestSearch:
         assert ids(await _list(p, {"status": "exited"})) == []
         assert ids(await _list(p, {"status": "poor", "region": OTHER_COUNTY_VILLAGE})) == [c["id"]]
 
+    async def test_region_of_every_level_pages_in_id_order(self, registry):
+        """A city, county or township is matched on its index of the code's first digits, a
+        village by equality, a province with LIKE: each gives the households under it,
+        page after page in id order."""
+        from tests.support.factories import region_tree
+
+        p = registry
+        other_township = "430902200301"
+        other_city = "431002100101"
+        for village in (other_township, other_city):
+            await region_tree(p.client("registry"), p.auth(), village)
+        where = {}
+        for i in range(9):  # interleaved, so no region's households are contiguous by id
+            village = (VILLAGE, OTHER_COUNTY_VILLAGE, other_township, other_city)[i % 4]
+            where[(await register(p, household(village)))["id"]] = village
+        for prefix in ("", "43", "4309", "430902", "430902100", VILLAGE, "4310", "431002",
+                       "430903100", "44", "440101"):
+            expected = [h for h, v in where.items() if v.startswith(prefix)]
+            seen, cursor = [], None
+            while True:
+                params = {"limit": 2, **({"region": prefix} if prefix else {}),
+                          **({"cursor": cursor} if cursor else {})}
+                page = await _list(p, params)
+                seen += [h["id"] for h in page["items"]]
+                cursor = page["next_cursor"]
+                if not cursor:
+                    break
+            assert seen == sorted(expected), prefix
+            assert bool(expected) == (not prefix.startswith("44")), prefix  # not vacuous
+
     async def test_q_by_name_and_full_id_number(self, registry):
         p = registry
         a = await register(p, household(members=[member(name="王五")]))

@@ -42,9 +42,27 @@ class Region(RegistryTable, table=True):
     created_at: dt.datetime = Field(default_factory=_now, sa_type=_TS)
 
 
+REGION_PREFIX_INDEXES = {4: "ix_households_city_id", 6: "ix_households_county_id",
+                         9: "ix_households_township_id"}
+"""Households by region level above the village: (first n digits of the region code, id).
+A page of a county's households in id order reads its county's entries of the index, where
+`region_code LIKE '430902%' ORDER BY id` walks the primary key through every household that
+precedes them (a village is `region_code = ...` on ix_households_region_id)."""
+
+
+def region_prefix(column: sa.ColumnElement[str], digits: int) -> sa.ColumnElement[str]:
+    """`substr(column, 1, digits)` with the numbers written into the SQL, as in the index
+    expression (a bound parameter would not match it)."""
+    return sa.func.substr(column, sa.literal_column("1"), sa.literal_column(str(digits)))
+
+
 class Household(RegistryTable, table=True):
     __tablename__ = "households"
-    __table_args__ = (sa.Index("ix_households_region_id", "region_code", "id"),)
+    __table_args__ = (
+        sa.Index("ix_households_region_id", "region_code", "id"),
+        *(sa.Index(name, sa.text(f"substr(region_code, 1, {digits})"), "id")
+          for digits, name in REGION_PREFIX_INDEXES.items()),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     household_no: str = Field(max_length=40, unique=True)

@@ -7,7 +7,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
-from services.registry.db.tables import Household, Member, Region
+from services.registry.db.tables import (
+    REGION_PREFIX_INDEXES,
+    Household,
+    Member,
+    Region,
+    region_prefix,
+)
 from services.registry.domain import counters
 from services.registry.domain.counters import COUNTY, POOR, STATS
 from services.registry.domain.households import (
@@ -48,6 +54,12 @@ def _page_statement(shape: tuple[str, bool, bool, bool, str, bool]) -> sa.Select
         # A village code is the longest code: its prefix match is equality, which the
         # (region_code, id) index serves in keyset order.
         query = query.where(Household.region_code == sa.bindparam("region"))
+    elif region.startswith("level"):
+        # A city, county or township: equality on the code's first digits, which the index
+        # of that level serves in keyset order.
+        digits = int(region.removeprefix("level"))
+        query = query.where(region_prefix(Household.region_code, digits)
+                            == sa.bindparam("region"))
     elif region == "prefix":
         query = query.where(Household.region_code.like(sa.bindparam("region"), escape="/"))
     if status:
@@ -78,6 +90,8 @@ async def find_households(tx: Tx, *, where: HouseholdFilter, limit: int, after: 
     region = ""
     if len(where.region) == VILLAGE_CODE_LENGTH:
         region, params["region"] = "village", where.region
+    elif len(where.region) in REGION_PREFIX_INDEXES:
+        region, params["region"] = f"level{len(where.region)}", where.region
     elif where.region:
         region, params["region"] = "prefix", _like_prefix(where.region)
     for name in ("status", "attribute", "cause"):
