@@ -97,11 +97,15 @@ class EventConsumer:
                     await self.process(records)
                     await self._report_lag()
         finally:
+            pending, self._committing = self._committing, None
             try:
                 # A clean stop keeps the last batch's offsets; a broker that does not answer
                 # neither holds the stop up nor replaces the exception (or the cancellation)
                 # that ends the loop: uncommitted offsets only mean a harmless redelivery.
-                await asyncio.wait_for(self._committed(), timeout=5.0)
+                # (The task itself is awaited: a coroutine made for the wait would be left
+                # un-awaited, with a warning, when the loop is already closing.)
+                if pending is not None:
+                    await asyncio.wait_for(pending, timeout=5.0)
             except Exception as exc:
                 log.info("consumer %s stopped before its last offsets were committed: %s",
                          self.sub.group, type(exc).__name__)
