@@ -128,3 +128,22 @@ async def test_statistics_counters_increased_once_in_strict_mode_per_batch_in_pa
                         else [{VILLAGE: 1, other: 1}, {VILLAGE: 1, other: 1}, {VILLAGE: 1}])
     async with rt.sessionmaker() as session:
         assert await counters.differences(rt.new_tx(session, actor="tester")) == []
+
+
+async def test_village_sequences_are_raised_never_lowered(registry):
+    """`raise_counters` (one statement compiled once, many rows): a number above a village's
+    sequence raises it, one below leaves it, a new village starts at its number."""
+    import sqlalchemy as sa
+
+    rt = registry.runtime("registry")
+    counters = import_store._COUNTERS
+    async with rt.sessionmaker() as session:
+        tx = rt.new_tx(session, actor="tester")
+        await import_store.raise_counters(tx, {"430902100201": 5, "430902100202": 7})
+        await import_store.raise_counters(tx, {"430902100201": 3, "430902100202": 9,
+                                               "430902100203": 1})
+        await import_store.raise_counters(tx, {})
+        stored = dict((await session.execute(
+            sa.select(counters.c.region_code, counters.c["last"]))).all())
+        await session.commit()
+    assert stored == {"430902100201": 5, "430902100202": 9, "430902100203": 1}

@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from services.registry.db.tables import Household, HouseholdCounter, Member, Region
+from shared.db import compiled_once, fixed_insert
 from shared.tx import Tx
 
 _HOUSEHOLDS: sa.Table = Household.__table__  # type: ignore[assignment]
@@ -155,11 +157,18 @@ async def raise_counters(tx: Tx, numbers: dict[str, int]) -> None:
     households registered later through the API do not collide with imported ones."""
     if not numbers:
         return
-    module = postgresql if tx.dialect == "postgresql" else sqlite
-    stmt = module.insert(_COUNTERS).values(
-        [{"region_code": code, "last": last} for code, last in sorted(numbers.items())])
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["region_code"],
-        set_={"last": sa.case((stmt.excluded["last"] > _COUNTERS.c["last"], stmt.excluded["last"]),
-                              else_=_COUNTERS.c["last"])})
-    await tx.session.execute(stmt)
+    await tx.session.execute(_raise_statement(tx.dialect),
+                             [{"region_code": code, "last": last}
+                              for code, last in sorted(numbers.items())])
+
+
+@functools.cache
+def _raise_statement(dialect: str) -> Any:
+    """The upsert raising `last` to the given value when it is higher, built and compiled
+    once per dialect (`shared.db.compiled_once`; a multi-row VALUES statement was compiled
+    anew for every batch)."""
+    stmt = fixed_insert(dialect, _COUNTERS)
+    new, last = stmt.excluded["last"], _COUNTERS.c["last"]
+    return compiled_once(stmt.on_conflict_do_update(
+        index_elements=["region_code"], set_={"last": sa.case((new > last, new), else_=last)})
+        .returning(_COUNTERS.c["region_code"]))
