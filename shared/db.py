@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import itertools
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -175,6 +176,46 @@ def upsert_statement(bind_dialect: str, table: sa.Table, keys: tuple[str, ...],
     set_ |= {c: table.c[c] + getattr(stmt.excluded, c) for c in increase}
     return compiled_once(stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
                          .returning(*(table.c[k] for k in keys)))
+
+
+_DRIVER_SQL: dict[tuple[sa.Select, str], Any] = {}
+
+
+async def select_rows(session: AsyncSession, statement: sa.Select, params: dict[str, Any]
+                      ) -> Sequence[Sequence[Any]]:
+    """The rows of a SELECT built once (a module constant, or one kept per shape), as
+    sequences of column values in select order.
+
+    On PostgreSQL outside a transaction - the autocommit connections of GET requests
+    (`shared.web`) - the statement, compiled once, goes straight to asyncpg: SQLAlchemy's
+    execution context, events and result rows cost about 0.15 ms of CPU per statement,
+    a fifth of a household read. There is no transaction there for SQLAlchemy to keep,
+    and a SELECT writes nothing for the GET guard (`shared.web._refuse_writes`) to stop.
+    Column values are those SQLAlchemy returns on PostgreSQL (asyncpg decodes timestamps
+    with their zone, dates, numbers and text; no column type here processes results on
+    PostgreSQL), which tests/shared/test_db_select_rows.py keeps checking. Anywhere else
+    (SQLite, or in a transaction), through SQLAlchemy."""
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql" \
+            or connection.sync_connection.get_execution_options().get(
+                "isolation_level") != "AUTOCOMMIT":
+        return (await connection.execute(statement, params)).all()
+    key = (statement, connection.dialect.name)
+    compiled = _DRIVER_SQL.get(key)
+    if compiled is None:
+        if not isinstance(statement, sa.Select):
+            raise TypeError("select_rows runs SELECT statements only")
+        compiled = statement.compile(dialect=connection.dialect)
+        if "POSTCOMPILE" in compiled.string:  # IN lists etc.: rendered per execution
+            compiled = False
+        if len(_DRIVER_SQL) >= 256:  # statements are kept by their callers: a few dozen
+            _DRIVER_SQL.clear()
+        _DRIVER_SQL[key] = compiled
+    if compiled is False:
+        return (await connection.execute(statement, params)).all()
+    raw = await connection.get_raw_connection()
+    return await raw.driver_connection.fetch(
+        compiled.string, *(params[name] for name in compiled.positiontup))
 
 
 def dialect_of(session: AsyncSession) -> str:

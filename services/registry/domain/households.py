@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from services.registry.db.tables import Household, HouseholdCounter, Member, Region
 from services.registry.domain import counters
 from services.registry.domain.enums import HouseholdStatus
-from shared.db import insert_ignore
+from shared.db import insert_ignore, select_rows
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events.registry import HouseholdRegistered, HouseholdUpdated, MemberFacts
 from shared.idnumber import mask_id_number, parse_id_number
@@ -127,8 +127,7 @@ async def run_with_members(tx: Tx, statement: sa.Select, params: dict
                            ) -> list[tuple[HouseholdView, list[MemberView]]]:
     """Run a `with_members` statement on the session's connection (plain rows: the ORM's
     result machinery has nothing to do) and fold the rows into (household, members)."""
-    connection = await tx.session.connection()
-    return views_of((await connection.execute(statement, params)).all())
+    return views_of(await select_rows(tx.session, statement, params))
 
 
 def views_of(rows: Sequence[sa.Row]) -> list[tuple[HouseholdView, list[MemberView]]]:
