@@ -2,8 +2,6 @@
 
 from pathlib import Path
 
-from fastapi import APIRouter
-
 from services.funds.api import ledger, projects, reports, sources
 from services.funds.api.examples import EXAMPLES
 from services.funds.db.tables import infra, metadata
@@ -13,12 +11,9 @@ from services.funds.jobs import alert_job
 from shared.events.topics import FUNDS_LEDGER
 from shared.metrics import FUNDS_STAGNANT_ALLOCATIONS
 from shared.service import GaugeQuery, ServiceDefinition
+from shared.web import merged_router
 
-router = APIRouter()
-router.include_router(sources.router)
-router.include_router(projects.router)
-router.include_router(ledger.router)
-router.include_router(reports.router)
+router = merged_router(sources.router, projects.router, ledger.router, reports.router)
 
 definition = ServiceDefinition(
     examples=EXAMPLES,

@@ -2,8 +2,6 @@
 
 from pathlib import Path
 
-from fastapi import APIRouter
-
 from services.monitoring.api import alerts, cases, rules, signals, sweeps
 from services.monitoring.api.examples import EXAMPLES
 from services.monitoring.db.tables import infra, metadata
@@ -12,10 +10,9 @@ from services.monitoring.events.registry_handlers import household_projection, r
 from shared.events.topics import MONITORING_CASES
 from shared.metrics import MONITORING_OPEN_ALERTS, MONITORING_OVERDUE_ALERTS
 from shared.service import GaugeQuery, ServiceDefinition
+from shared.web import merged_router
 
-router = APIRouter()
-for module in (rules, signals, alerts, cases, sweeps):
-    router.include_router(module.router)
+router = merged_router(*(module.router for module in (rules, signals, alerts, cases, sweeps)))
 
 definition = ServiceDefinition(
     examples=EXAMPLES,

@@ -2,21 +2,16 @@
 
 from pathlib import Path
 
-from fastapi import APIRouter
-
 from services.registry.api import households, imports, records, regions, rules
 from services.registry.api.examples import EXAMPLES
 from services.registry.db.tables import infra, metadata
 from services.registry.domain.enums import ALL_ENUMS
 from shared.events.topics import HOUSEHOLDS, REGIONS
 from shared.service import ServiceDefinition
+from shared.web import merged_router
 
-router = APIRouter()
-router.include_router(regions.router)
-router.include_router(households.router)
-router.include_router(records.router)
-router.include_router(rules.router)
-router.include_router(imports.router)
+router = merged_router(regions.router, households.router, records.router, rules.router,
+                       imports.router)
 
 definition = ServiceDefinition(
     examples=EXAMPLES,

@@ -2,8 +2,6 @@
 
 from pathlib import Path
 
-from fastapi import APIRouter
-
 from services.tasks.api import pairings, plans, rectifications, reports, tasks, units
 from services.tasks.api.examples import EXAMPLES
 from services.tasks.db.tables import infra, metadata
@@ -13,10 +11,10 @@ from services.tasks.scheduler import overdue_job
 from shared.events.topics import TASKS
 from shared.metrics import TASKS_OVERDUE_TASKS
 from shared.service import GaugeQuery, ServiceDefinition
+from shared.web import merged_router
 
-router = APIRouter()
-for module in (units, plans, tasks, rectifications, pairings, reports):
-    router.include_router(module.router)
+router = merged_router(*(module.router for module in (units, plans, tasks, rectifications,
+                                                      pairings, reports)))
 
 definition = ServiceDefinition(
     examples=EXAMPLES,
