@@ -7,7 +7,6 @@ import datetime as dt
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
@@ -147,7 +146,10 @@ async def current_principal(request: Request) -> Principal:
 def require(scope: str):
     """A dependency that authenticates and demands `scope`."""
 
-    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(request: Request) -> Principal:
+        # One dependency, not one on top of `current_principal`: FastAPI resolves every
+        # level of a dependency graph on every request.
+        principal = await current_principal(request)
         if not principal.has(scope):
             raise Forbidden("missing_scope", f"缺少权限 {scope} (missing scope)")
         return principal
