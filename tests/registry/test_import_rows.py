@@ -85,6 +85,34 @@ def test_quick_parse_is_the_full_parse_of_a_valid_row(headers):
     assert 50 < accepted < 600  # both paths were exercised
 
 
+def test_remembered_household_values_are_the_values_parsed_afresh():
+    """RowParser remembers the household-level texts it parsed without error: a text met
+    again gives the same value (a list not shared with earlier households), and a bad text
+    is reported every time."""
+    rng = random.Random(11)
+    data = _rows(rng, 400)
+    table = open_table(io.BytesIO(csv_file(data)))
+    remembering = RowParser(table.positions, table.headers)
+    members = []
+    for number, cells in table.records:
+        member, _ = remembering.parse(number, cells)
+        if member is not None:
+            members.append(member)
+    assert len(members) > 50
+    bad = 0
+    for _ in range(2):  # the second pass finds every valid text remembered
+        for member in members:
+            fresh = RowParser(table.positions, table.headers)
+            errors, expected_errors = [], []
+            values = remembering.household_values(member, errors)
+            assert values == fresh.household_values(member, expected_errors)
+            assert errors == expected_errors
+            bad += bool(errors)
+            if isinstance(values.get("secondary_causes"), list):
+                values["secondary_causes"].append("changed")  # must not reach the next one
+    assert bad > 10 and remembering._known_values
+
+
 def test_short_rows_and_missing_optional_columns_take_the_full_path():
     headers = [h for h in ZH if h not in ("脱贫状态", "次要致贫原因")]
     data = household_rows(size=2)

@@ -19,6 +19,7 @@ _HOUSEHOLD_NO = re.compile(r"^[0-9A-Za-z_-]{1,40}$")
 _ID_REASONS = {"check_digit": "校验码错误 (check digit)", "birth_date": "出生日期无效 (birth date)"}
 HOUSEHOLD_KEYS = [c.key for c in COLUMNS if c.household_level and c.key != "household_no"]
 MEMBER_ENUMS = ("relation", "labor_ability", "health", "schooling")
+_KNOWN_VALUES = 100_000  # distinct household-level texts remembered per file (memory bound)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class RowParser:
         self.enums = [(BY_KEY[k], positions.get(k)) for k in MEMBER_ENUMS]
         self.household_cells = [(k, p) for k in HOUSEHOLD_KEYS
                                 if (p := positions.get(k)) is not None]
+        self._known_values: dict[tuple[str, str], object] = {}  # see household_values
         # The common case's lookups, precomputed: a row they accept is one `parse` accepts.
         complete = all(p is not None for _, p in self.enums) and {"name", "id_number"} <= \
             positions.keys()
@@ -139,12 +141,20 @@ class RowParser:
                                              if (text := cells[p].strip())})
 
     def household_values(self, member: MemberRow, errors: list[RowError]) -> dict[str, object]:
-        """The household-level values of one row, parsed."""
-        values = {}
+        """The household-level values of one row, parsed. A text parsed without error once is
+        not parsed again: a file repeats a few village codes, years and causes throughout."""
+        values: dict[str, object] = {}
+        known = self._known_values
         for key, text in member.household.items():
-            value = self._household_value(member.row, text, key, errors)
-            if value is not None:
-                values[key] = value
+            value = known.get((key, text))
+            if value is None:
+                found = len(errors)
+                value = self._household_value(member.row, text, key, errors)
+                if value is None:
+                    continue
+                if len(errors) == found and len(known) < _KNOWN_VALUES:
+                    known[(key, text)] = tuple(value) if isinstance(value, list) else value
+            values[key] = list(value) if isinstance(value, tuple) else value
         return values
 
     def _enum(self, number: int, text: str, column: Column,
@@ -219,9 +229,9 @@ def households(parser: RowParser, records: Iterable[tuple[int, list[str]]]
     """Group adjacent rows with the same 户编号 into checked household drafts."""
     current: HouseholdDraft | None = None
     for number, cells in records:
-        if not "".join(cells).strip():  # no cell with more than blanks
-            continue
         number_text = parser.household_no(cells)
+        if not number_text and not "".join(cells).strip():  # no cell with more than blanks
+            continue
         if current is None or number_text != current.household_no or not number_text:
             if current is not None:
                 yield finish(parser, current)
