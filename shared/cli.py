@@ -162,10 +162,10 @@ def cmd_events(args: argparse.Namespace) -> int:
         bus = bus_from_settings(Settings())
         await bus.start()
         try:
-            records = await bus.read_topic(args.topic, limit=10_000_000)
+            records = await bus.tail_topic(args.topic, args.limit)
         finally:
             await bus.stop()
-        for record in records[-args.limit:]:
+        for record in records:
             print(record.value.decode())
 
     asyncio.run(run())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import sqlalchemy as sa
@@ -28,11 +29,14 @@ async def replay_projection(runtime: ServiceRuntime, projection: Projection) -> 
     consumer = EventConsumer(runtime=runtime, subscription=sub, bus=runtime.bus)
     applied = 0
     for topic in sub.topics:
-        for record in await runtime.bus.read_topic(topic, limit=100_000_000):
-            event = CloudEvent.from_bytes(record.value)
-            handler = sub.handlers.get(event.type)
-            if handler is not None:
-                await consumer._handle_once(event, handler)
-                applied += 1
+        # In chunks: a province's topic holds millions of events, memory holds one chunk.
+        async with contextlib.aclosing(runtime.bus.scan_topic(topic)) as chunks:
+            async for records in chunks:
+                for record in records:
+                    event = CloudEvent.from_bytes(record.value)
+                    handler = sub.handlers.get(event.type)
+                    if handler is not None:
+                        await consumer._handle_once(event, handler)
+                        applied += 1
     log.info("replayed %d events into %s", applied, ",".join(projection.tables))
     return applied

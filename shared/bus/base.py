@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+import collections
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 
@@ -75,5 +77,28 @@ class Bus(abc.ABC):
         """True when the bus can be reached now (for /readyz)."""
 
     @abc.abstractmethod
+    def scan_topic(self, topic: str, *, chunk: int = 1_000) -> AsyncIterator[list[Record]]:
+        """Every record on a topic from the start, in chunks of at most `chunk` records, up
+        to the end the topic had when the scan began (operations and tests; not for hot
+        paths). Memory holds one chunk, however long the topic: a replay reads a province's
+        history this way. Per partition, records come in offset order. Close the iterator
+        (`contextlib.aclosing`) when leaving it early."""
+
     async def read_topic(self, topic: str, *, limit: int = 10_000) -> list[Record]:
-        """Every record on a topic from the start (operations and tests; not for hot paths)."""
+        """The first `limit` records of a topic (tests and small topics)."""
+        out: list[Record] = []
+        async with contextlib.aclosing(self.scan_topic(topic)) as chunks:
+            async for records in chunks:
+                out.extend(records[:limit - len(out)])
+                if len(out) >= limit:
+                    break
+        return out
+
+    async def tail_topic(self, topic: str, count: int) -> list[Record]:
+        """The last `count` records of a topic read from the start (what `fupin events`
+        prints), holding no more than `count` + one chunk in memory."""
+        last: collections.deque[Record] = collections.deque(maxlen=max(count, 0))
+        async with contextlib.aclosing(self.scan_topic(topic)) as chunks:
+            async for records in chunks:
+                last.extend(records)
+        return list(last)

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import aiosqlite
@@ -109,11 +109,20 @@ class EmbeddedBus(Bus):
             return False
         return True
 
-    async def read_topic(self, topic: str, *, limit: int = 10_000) -> list[Record]:
-        cur = await self.db.execute(
-            "SELECT topic, partition, offset, key, value, headers FROM records "
-            "WHERE topic = ? ORDER BY offset LIMIT ?", (topic, limit))
-        return [_record(row) for row in await cur.fetchall()]
+    async def scan_topic(self, topic: str, *, chunk: int = 1_000
+                         ) -> AsyncIterator[list[Record]]:
+        end = await self.end_offset(topic)
+        after = -1
+        while True:
+            cur = await self.db.execute(
+                "SELECT topic, partition, offset, key, value, headers FROM records "
+                "WHERE topic = ? AND offset > ? AND offset < ? ORDER BY offset LIMIT ?",
+                (topic, after, end, chunk))
+            rows = await cur.fetchall()
+            if not rows:
+                return
+            yield [_record(row) for row in rows]
+            after = rows[-1][2]
 
     async def end_offset(self, topic: str) -> int:
         cur = await self.db.execute(

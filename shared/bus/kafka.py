@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -107,10 +107,11 @@ class KafkaBus(Bus):
         finally:
             await admin.close()
 
-    async def read_topic(self, topic: str, *, limit: int = 10_000) -> list[Record]:
+    async def scan_topic(self, topic: str, *, chunk: int = 1_000
+                         ) -> AsyncIterator[list[Record]]:
         partitions = await self._partitions(self.prefix + topic)
         if not partitions:
-            return []
+            return
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
                                     auto_offset_reset="earliest")
         await consumer.start()
@@ -119,12 +120,12 @@ class KafkaBus(Bus):
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             ends = await consumer.end_offsets(tps)
-            out: list[Record] = []
-            while len(out) < limit and any([await _behind(consumer, tp, ends) for tp in tps]):
-                batch = await consumer.getmany(timeout_ms=1000, max_records=limit - len(out))
-                for msgs in batch.values():
-                    out.extend(_record(m, self.prefix) for m in msgs)
-            return out
+            while any([await _behind(consumer, tp, ends) for tp in tps]):
+                batch = await consumer.getmany(timeout_ms=1000, max_records=chunk)
+                records = [_record(m, self.prefix) for tp, msgs in batch.items()
+                           for m in msgs if m.offset < ends[tp]]
+                if records:
+                    yield records
         finally:
             await consumer.stop()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -123,4 +124,34 @@ class TestBusContract:
         await bus.publish(_msgs(3, 2))
         records = await bus.read_topic(TOPIC)
         assert sorted(r.value for r in records) == sorted(m.value for m in _msgs(3, 2))
+        await bus.stop()
+
+    async def test_scan_topic_in_bounded_chunks_up_to_the_end_at_its_start(self, make_bus):
+        bus = await make_bus()
+        sent = _msgs(7, 30)  # 210 records over 3 partitions (Kafka)
+        await bus.publish(sent)
+        seen: list[Record] = []
+        sizes: list[int] = []
+        async with contextlib.aclosing(bus.scan_topic(TOPIC, chunk=25)) as chunks:
+            async for records in chunks:
+                sizes.append(len(records))
+                seen.extend(records)
+                if len(sizes) == 1:  # published during the scan: after its end
+                    await bus.publish([Outgoing(TOPIC, "late", b"late")])
+        assert max(sizes) <= 25 and len(sizes) >= 210 // 25
+        assert sorted(r.value for r in seen) == sorted(m.value for m in sent)
+        for k in range(7):  # per key (one partition each), in publication order
+            assert [r.value for r in seen if r.key == f"key-{k}"] == \
+                [m.value for m in sent if m.key == f"key-{k}"]
+        assert len(await bus.read_topic(TOPIC, limit=1_000)) == 211
+        assert len(await bus.read_topic(TOPIC, limit=5)) == 5
+        await bus.stop()
+
+    async def test_tail_topic_keeps_the_last_records(self, make_bus):
+        bus = await make_bus()
+        await bus.publish([Outgoing(TOPIC, "one-key", f"{i}".encode()) for i in range(1_500)])
+        last = await bus.tail_topic(TOPIC, 3)
+        assert [r.value for r in last] == [b"1497", b"1498", b"1499"]
+        assert await bus.tail_topic(TOPIC, 0) == []
+        assert await bus.tail_topic("fupin.test.empty", 3) == []
         await bus.stop()
