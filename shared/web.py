@@ -45,27 +45,37 @@ def merged_router(*routers: APIRouter) -> APIRouter:
     return merged
 
 
+def writes_on_read(endpoint: Callable) -> Callable:
+    """Declare a GET route that writes (the funds alerts refresh their table before they are
+    listed): it runs in a transaction like a POST instead of on a read-only connection.
+    Put it below the route decorator."""
+    endpoint.fupin_writes_on_read = True  # type: ignore[attr-defined]
+    return endpoint
+
+
 def _transactional(service: str) -> type[APIRoute]:
     class TransactionalRoute(APIRoute):
         def get_route_handler(self) -> Callable:
             inner = super().get_route_handler()
             path = self.path
-            writes_on_read = False  # learnt: this GET writes (e.g. funds alerts refresh)
+            writes = getattr(self.endpoint, "fupin_writes_on_read", False)
 
             async def handler(request: Request) -> Response:
-                nonlocal writes_on_read
+                nonlocal writes
                 runtime = request.app.state.services[service]
                 try:
-                    if request.method in READ_METHODS and not writes_on_read \
+                    if request.method in READ_METHODS and not writes \
                             and (reader := _reader(runtime)):
                         try:
                             return await _read_only(request, runtime, reader, inner)
                         except ReadOnlyViolation:
+                            # An undeclared GET that writes (a bug: see writes_on_read).
                             # Refused before it reached the database, so nothing was
                             # written: run the request again, in a transaction, as every
                             # later request of this route.
-                            log.info("GET %s writes: it runs in a transaction", path)
-                            writes_on_read = True
+                            log.warning("GET %s writes but is not declared writes_on_read: "
+                                        "it runs in a transaction", path)
+                            writes = True
                     async with runtime.sessionmaker() as session:
                         return await _in_transaction(request, runtime, session, inner)
                 except Exception as exc:
@@ -90,9 +100,9 @@ def _reader(runtime: Any) -> async_sessionmaker[AsyncSession] | None:
     statements and no BEGIN/COMMIT round trips. Under READ COMMITTED every statement took
     its own snapshot inside the old transaction too, so a route that must see one snapshot
     reads with one statement. A write on these connections is refused before it is sent
-    (`_refuse_writes`) and the route runs in a transaction instead, from then on (a GET that
-    writes, like the funds alerts refresh, stays atomic). None on SQLite, where reads keep
-    their transaction."""
+    (`_refuse_writes`): a GET that writes, like the funds alerts refresh, is declared with
+    `writes_on_read` and runs in a transaction. None on SQLite, where reads keep their
+    transaction."""
     engine = runtime.engine
     cached = runtime.state.get("reader")
     if cached is not None and cached[0] is engine:

@@ -124,7 +124,19 @@ async def test_category_share_that_cannot_be_met(funds):
     assert await sweep(funds, ALLOCATED) == []
 
 
-async def test_get_alerts_refreshes_and_emits_once(funds):
+async def test_get_alerts_refreshes_and_emits_once(funds, monkeypatch):
+    """GET /alerts writes (it raises due alerts first), so it is declared `writes_on_read`
+    and runs in a transaction from its first request, never on a read-only connection."""
+    import shared.web
+
+    read_only_paths = []
+    original = shared.web._read_only
+
+    async def spy(request, *args):
+        read_only_paths.append(request.url.path)
+        return await original(request, *args)
+
+    monkeypatch.setattr(shared.web, "_read_only", spy)
     old = today() - dt.timedelta(days=120)
     source, project = await new_source(funds), await new_project(funds)
     await new_allocation(funds, source, project, "500.00", allocated_on=old)
@@ -136,6 +148,9 @@ async def test_get_alerts_refreshes_and_emits_once(funds):
     assert len(await alert_events(funds)) == 1
     other = await get(funds, "/alerts", region="430903", scopes=["funds:read"])
     assert other.json()["items"] == []
+    assert not [path for path in read_only_paths if path.endswith("/alerts")]
+    assert (await get(funds, "/stats")).status_code == 200
+    assert funds.real == bool(read_only_paths)  # the spy sees GETs that read (PostgreSQL)
 
 
 @pytest.fixture

@@ -13,7 +13,16 @@ from services.funds.domain import alerts, disclosure, projection, reports, rules
 from services.funds.domain.common import check_fiscal_year, today
 from services.funds.domain.enums import AlertKind
 from shared.errors import NotFound
-from shared.web import XLSX, Page, PageDep, TxDep, file_responses, page_of, service_router
+from shared.web import (
+    XLSX,
+    Page,
+    PageDep,
+    TxDep,
+    file_responses,
+    page_of,
+    service_router,
+    writes_on_read,
+)
 
 router = service_router("funds", tags=["funds: reports 统计、预警、公示"])
 RegionQuery = Annotated[str | None, Query(max_length=12)]
@@ -29,6 +38,7 @@ async def stats(tx: TxDep, principal: Reader, region: RegionQuery = None,
 
 @router.get("/alerts", response_model=Page[AlertRead],
             summary="资金预警（读取前按台账重新计算，新预警只发布一次） / alerts")
+@writes_on_read
 async def list_alerts(tx: TxDep, principal: Reader, page: PageDep, region: RegionQuery = None,
                       kind: AlertKind | None = None) -> Page:
     scope = principal.narrow(region)
