@@ -81,11 +81,11 @@ class Member(RegistryTable, table=True):
     __tablename__ = "members"
     __table_args__ = (
         # A person belongs to one household at a time (removed members keep their row).
+        # Every look-up by blind index is of current members, so this index serves them.
         sa.Index("ux_members_active_person", "id_hash", unique=True,
                  postgresql_where=sa.text("removed_on IS NULL"),
                  sqlite_where=sa.text("removed_on IS NULL")),
         sa.Index("ix_members_household", "household_id"),
-        sa.Index("ix_members_id_hash", "id_hash"),
         sa.Index("ix_members_name", "name"),
     )
 
