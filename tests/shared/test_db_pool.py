@@ -5,7 +5,6 @@ the pool reconnects (shared/db.py `_ping_idle_connections`)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import asyncpg
 import pytest
@@ -14,26 +13,15 @@ from sqlalchemy.exc import DBAPIError
 
 from shared import db
 from shared.errors import is_outage
+from tests.support.databases import scratch_engine
 
 pytestmark = [pytest.mark.postgres]
 
 
 @pytest.fixture
 async def engine(servers):
-    name = f"t_pool_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(servers.pg_admin_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    engine = db.create_engine(servers.pg_url(name), pool_size=1)
-    try:
+    async with scratch_engine(servers, "pool") as engine:
         yield engine
-    finally:
-        await engine.dispose()
-        admin = await asyncpg.connect(servers.pg_admin_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 async def backend_pid(engine) -> int:

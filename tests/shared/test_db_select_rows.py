@@ -5,14 +5,13 @@ must stay in that transaction."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
-import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from shared import db
+from tests.support.databases import scratch_engine
 
 pytestmark = [pytest.mark.postgres]
 
@@ -45,23 +44,11 @@ ROWS = [
 
 @pytest.fixture
 async def engine(servers):
-    name = f"t_rows_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(servers.pg_admin_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    engine = db.create_engine(servers.pg_url(name), pool_size=2)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-        await conn.execute(things.insert(), ROWS)
-    try:
+    async with scratch_engine(servers, "rows", pool_size=2) as engine:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            await conn.execute(things.insert(), ROWS)
         yield engine
-    finally:
-        await engine.dispose()
-        admin = await asyncpg.connect(servers.pg_admin_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def reader(engine):

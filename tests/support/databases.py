@@ -1,13 +1,17 @@
-"""Per-test PostgreSQL databases cloned from migrated templates (one per service)."""
+"""Per-test PostgreSQL databases cloned from migrated templates (one per service), and empty
+scratch databases."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import create_engine
 from shared.migrate import upgrade
@@ -57,6 +61,24 @@ async def clone(servers: Servers, template: str, service: str) -> str:
     finally:
         await conn.close()
     return name
+
+
+@contextlib.asynccontextmanager
+async def scratch_engine(servers: Servers, label: str, *, pool_size: int = 1
+                         ) -> AsyncIterator[AsyncEngine]:
+    """An engine (`shared.db.create_engine`) on a new empty database, dropped afterwards."""
+    name = f"t_{label}_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(servers.pg_admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    engine = create_engine(servers.pg_url(name), pool_size=pool_size)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        await drop(servers, name)
 
 
 async def drop(servers: Servers, name: str) -> None:
