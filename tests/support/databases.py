@@ -53,13 +53,18 @@ def prepare_templates(servers: Servers, definitions: list[ServiceDefinition]) ->
         return pool.submit(asyncio.run, run()).result()
 
 
-async def clone(servers: Servers, template: str, service: str) -> str:
-    name = f"t_{service}_{uuid.uuid4().hex[:12]}"
+async def _admin(servers: Servers, sql: str) -> None:
+    """One statement as the server's administrator (CREATE / DROP DATABASE)."""
     conn = await asyncpg.connect(servers.pg_admin_dsn)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        await conn.execute(sql)
     finally:
         await conn.close()
+
+
+async def clone(servers: Servers, template: str, service: str) -> str:
+    name = f"t_{service}_{uuid.uuid4().hex[:12]}"
+    await _admin(servers, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     return name
 
 
@@ -68,11 +73,7 @@ async def scratch_engine(servers: Servers, label: str, *, pool_size: int = 1
                          ) -> AsyncIterator[AsyncEngine]:
     """An engine (`shared.db.create_engine`) on a new empty database, dropped afterwards."""
     name = f"t_{label}_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(servers.pg_admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+    await _admin(servers, f'CREATE DATABASE "{name}"')
     engine = create_engine(servers.pg_url(name), pool_size=pool_size)
     try:
         yield engine
@@ -82,11 +83,7 @@ async def scratch_engine(servers: Servers, label: str, *, pool_size: int = 1
 
 
 async def drop(servers: Servers, name: str) -> None:
-    conn = await asyncpg.connect(servers.pg_admin_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await _admin(servers, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def dump(servers: Servers, name: str) -> bytes:
