@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import itertools
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +20,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import Pool
 from sqlalchemy.sql.cache_key import CacheKey
+from sqlalchemy.util import greenlet_spawn
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 """An auto-increment integer key (SQLite only auto-increments INTEGER PRIMARY KEY)."""
@@ -47,6 +51,10 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 IDLE_BEFORE_PING = 2.0
 """Seconds a pooled PostgreSQL connection may sit unused before its next checkout tests it."""
 
+_DISCONNECTED_AT: weakref.WeakKeyDictionary[Pool, float] = weakref.WeakKeyDictionary()
+"""When a `DriverReads` connection of the pool last failed other than by a query error:
+connections checked in before that are tested at their next checkout."""
+
 
 def _ping_idle_connections(engine: AsyncEngine) -> None:
     """Test a connection at checkout only when it has sat in the pool for a while.
@@ -56,7 +64,8 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
     tenth of a REST read's CPU, for connections used milliseconds before. A connection that
     dies while busy (a restart, a failover, a terminated backend) fails its statement, and
     SQLAlchemy then invalidates every connection of the pool that is older than the failure
-    (`is_disconnect`), so the next checkouts reconnect; the request that met it answers 503
+    (`is_disconnect`), so the next checkouts reconnect (after a `DriverReads` failure, they
+    are pinged first); the request that met it answers 503
     (`shared.errors.is_outage`) and a consumer retries its batch. A connection that died
     while idle is caught here: raising DisconnectionError makes the pool discard it and
     check out another, up to three times."""
@@ -69,8 +78,10 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
     @event.listens_for(pool, "checkout")
     def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         since = record.info.pop("fupin_idle_since", None)
-        if since is None or time.monotonic() - since < IDLE_BEFORE_PING:
-            return  # connected just now, or in use moments ago
+        if since is None:
+            return  # connected just now
+        if time.monotonic() - since < IDLE_BEFORE_PING and since > _DISCONNECTED_AT.get(pool, 0):
+            return  # in use moments ago, and no connection of the pool has failed since
         try:
             dbapi_connection.ping()
         except Exception as exc:
@@ -179,6 +190,85 @@ def upsert_statement(bind_dialect: str, table: sa.Table, keys: tuple[str, ...],
 
 
 _DRIVER_SQL: dict[tuple[sa.Select, str], Any] = {}
+DRIVER_READS = "fupin_driver_reads"
+"""Key, in a session's `info`, of the `DriverReads` its `select_rows` calls go to."""
+
+
+class DriverReads:
+    """The driver connection of one read-only request's `select_rows`: checked out of the
+    engine's pool at the first SELECT and returned when the request ends (`reading_session`).
+
+    It holds no transaction: each statement reads its own snapshot, as on the autocommit
+    connections of GET requests (`shared.web`), and a route that must see one snapshot
+    reads with one statement. Past SQLAlchemy's Session, Connection and execution context,
+    a household read costs a quarter less CPU. Because SQLAlchemy does not see these
+    statements fail, the connection's fate is decided here: after a query error
+    (a PostgreSQL error on a healthy connection) it goes back to the pool; after anything
+    else (a dropped connection, a cancelled request) it is discarded, and the pool's other
+    connections are pinged at their next checkout (`_ping_idle_connections`), as SQLAlchemy
+    invalidates a pool after a disconnect."""
+
+    __slots__ = ("engine", "_pooled")
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._pooled: Any = None
+
+    async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
+        pooled = self._pooled
+        if pooled is None:
+            pooled = self._pooled = await self.engine.raw_connection()
+        try:
+            return await pooled.driver_connection.fetch(sql, *args)
+        except BaseException as exc:
+            if _is_query_error(exc):
+                raise
+            lost = _is_disconnect(exc) or pooled.driver_connection.is_closed()
+            self._pooled = None
+            await greenlet_spawn(pooled.invalidate, exc)
+            if lost:
+                _DISCONNECTED_AT[self.engine.sync_engine.pool] = time.monotonic()
+                raise ConnectionLost("the database connection was lost during a read") from exc
+            raise
+
+    async def close(self) -> None:
+        pooled, self._pooled = self._pooled, None
+        if pooled is not None:
+            # In a greenlet: returning an overflow connection closes it, which awaits.
+            await greenlet_spawn(pooled.close)
+
+
+class ConnectionLost(ConnectionError):
+    """A `DriverReads` connection dropped (a restart, a failover, a terminated backend): the
+    request answers 503 (`shared.errors.is_outage`), as when SQLAlchemy meets a disconnect."""
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    import asyncpg
+
+    return isinstance(exc, (OSError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError,
+                            asyncpg.CannotConnectNowError))
+
+
+def _is_query_error(exc: BaseException) -> bool:
+    """An error PostgreSQL reported about a statement, the connection still usable."""
+    import asyncpg
+
+    return isinstance(exc, asyncpg.PostgresError) \
+        and not isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError,
+                                 asyncpg.CannotConnectNowError))
+
+
+@contextlib.asynccontextmanager
+async def reading_session(sessions: async_sessionmaker[AsyncSession]
+                          ) -> AsyncIterator[AsyncSession]:
+    """A session of `sessions` (autocommit, PostgreSQL) whose `select_rows` go to the driver."""
+    reads = DriverReads(sessions.kw["bind"])
+    try:
+        async with sessions(info={DRIVER_READS: reads}) as session:
+            yield session
+    finally:
+        await reads.close()
 
 
 async def select_rows(session: AsyncSession, statement: sa.Select, params: dict[str, Any]
@@ -186,36 +276,36 @@ async def select_rows(session: AsyncSession, statement: sa.Select, params: dict[
     """The rows of a SELECT built once (a module constant, or one kept per shape), as
     sequences of column values in select order.
 
-    On PostgreSQL outside a transaction - the autocommit connections of GET requests
-    (`shared.web`) - the statement, compiled once, goes straight to asyncpg: SQLAlchemy's
-    execution context, events and result rows cost about 0.15 ms of CPU per statement,
-    a fifth of a household read. There is no transaction there for SQLAlchemy to keep,
-    and a SELECT writes nothing for the GET guard (`shared.web._refuse_writes`) to stop.
-    Column values are those SQLAlchemy returns on PostgreSQL (asyncpg decodes timestamps
-    with their zone, dates, numbers and text; no column type here processes results on
-    PostgreSQL), which tests/shared/test_db_select_rows.py keeps checking. Anywhere else
-    (SQLite, or in a transaction), through SQLAlchemy."""
-    connection = await session.connection()
-    if connection.dialect.name != "postgresql" \
-            or connection.sync_connection.get_execution_options().get(
-                "isolation_level") != "AUTOCOMMIT":
-        return (await connection.execute(statement, params)).all()
-    key = (statement, connection.dialect.name)
+    In a `reading_session` - the read-only GET requests of `shared.web` - the statement,
+    compiled once, goes straight to asyncpg (`DriverReads`): SQLAlchemy's Session,
+    Connection, execution context and result rows cost more CPU than the statement's own
+    round trip. A SELECT writes nothing for the GET guard (`shared.web._refuse_writes`) to
+    stop. Column values are those SQLAlchemy returns on PostgreSQL (asyncpg decodes
+    timestamps with their zone, dates, numbers and text; no column type here processes
+    results on PostgreSQL), which tests/shared/test_db_select_rows.py keeps checking.
+    Anywhere else (SQLite, a transaction, statements rendered per execution), through
+    SQLAlchemy."""
+    reads: DriverReads | None = session.info.get(DRIVER_READS)
+    compiled = _driver_sql(statement, reads.engine.dialect) if reads is not None else False
+    if compiled is False:
+        return (await session.execute(statement, params)).all()
+    return await reads.fetch(compiled.string, [params[name] for name in compiled.positiontup])
+
+
+def _driver_sql(statement: sa.Select, dialect: Any) -> Any:
+    """`statement` compiled for `dialect` once; False when it cannot go to the driver as is."""
+    key = (statement, dialect.name)
     compiled = _DRIVER_SQL.get(key)
     if compiled is None:
         if not isinstance(statement, sa.Select):
             raise TypeError("select_rows runs SELECT statements only")
-        compiled = statement.compile(dialect=connection.dialect)
-        if "POSTCOMPILE" in compiled.string:  # IN lists etc.: rendered per execution
-            compiled = False
+        compiled = statement.compile(dialect=dialect)
+        if dialect.name != "postgresql" or "POSTCOMPILE" in compiled.string:
+            compiled = False  # IN lists etc.: rendered per execution
         if len(_DRIVER_SQL) >= 256:  # statements are kept by their callers: a few dozen
             _DRIVER_SQL.clear()
         _DRIVER_SQL[key] = compiled
-    if compiled is False:
-        return (await connection.execute(statement, params)).all()
-    raw = await connection.get_raw_connection()
-    return await raw.driver_connection.fetch(
-        compiled.string, *(params[name] for name in compiled.positiontup))
+    return compiled
 
 
 def dialect_of(session: AsyncSession) -> str:

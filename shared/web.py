@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import idempotency
 from shared.auth import Principal
+from shared.db import reading_session
 from shared.errors import PreconditionFailed, Problem, Unprocessable, is_outage, unavailable
 from shared.tx import Tx
 
@@ -151,7 +152,7 @@ async def _read_only(request: Request, runtime: Any,
                      reader: async_sessionmaker[AsyncSession], inner: Callable) -> Response:
     """A GET: no transaction, no idempotency; what it buffered with `tx.audit` / `tx.emit`
     (an export's audit row) is written afterwards in a transaction of its own."""
-    async with reader() as session:
+    async with reading_session(reader) as session:
         tx = runtime.new_tx(session, actor=lambda: _actor(request))
         request.state.tx = tx
         response = await inner(request)

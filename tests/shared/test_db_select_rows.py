@@ -1,16 +1,20 @@
-"""`shared.db.select_rows`: on a PostgreSQL autocommit connection a SELECT goes straight to
-asyncpg; its rows must hold the very values SQLAlchemy returns, and inside a transaction it
-must stay in that transaction."""
+"""`shared.db.select_rows`: in a `reading_session` (the GET requests on PostgreSQL) a SELECT
+goes straight to asyncpg; its rows must hold the very values SQLAlchemy returns, inside a
+transaction it must stay in that transaction, and the driver connection it used must go back
+to the pool - or be discarded when it failed other than by a query error."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from shared import db
+from shared.errors import is_outage
+from tests.shared.test_db_pool import count_pings, terminate
 from tests.support.databases import scratch_engine
 
 pytestmark = [pytest.mark.postgres]
@@ -52,13 +56,14 @@ async def engine(servers):
 
 
 def reader(engine):
-    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    return db.reading_session(
+        async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT")))
 
 
 async def test_autocommit_rows_equal_sqlalchemys_values_and_types(engine):
     for params in ({"name": "张三", "limit": 10}, {"name": "李四", "limit": 1},
                    {"name": "nobody", "limit": 5}, {"name": "张三", "limit": 1}):
-        async with reader(engine)() as session:
+        async with reader(engine) as session:
             fast = await db.select_rows(session, BY_NAME, params)
             assert type(fast[0]).__module__.startswith("asyncpg") if fast else True
             expected = (await session.execute(BY_NAME, params)).all()
@@ -70,16 +75,16 @@ async def test_autocommit_rows_equal_sqlalchemys_values_and_types(engine):
 
 
 async def test_autocommit_goes_to_the_driver(engine, monkeypatch):
-    """The fast path is taken (SQLAlchemy's execute is not called on autocommit)."""
+    """The fast path is taken (SQLAlchemy's execute is not called in a reading session)."""
     calls = []
-    original = sa.ext.asyncio.AsyncConnection.execute
+    original = sa.ext.asyncio.AsyncSession.execute
 
     async def counting(self, *args, **kwargs):
         calls.append(args[0])
         return await original(self, *args, **kwargs)
 
-    monkeypatch.setattr(sa.ext.asyncio.AsyncConnection, "execute", counting)
-    async with reader(engine)() as session:
+    monkeypatch.setattr(sa.ext.asyncio.AsyncSession, "execute", counting)
+    async with reader(engine) as session:
         rows = await db.select_rows(session, BY_NAME, {"name": "李四", "limit": 5})
     assert [r[0] for r in rows] == ["c"]
     assert calls == []
@@ -95,14 +100,71 @@ async def test_in_a_transaction_it_reads_that_transactions_writes(engine):
         rows = await db.select_rows(session, BY_NAME, {"name": "王五", "limit": 5})
         assert [r[0] for r in rows] == ["d"]  # not visible outside: it stayed in the tx
         await session.rollback()
-    async with reader(engine)() as session:
+    async with reader(engine) as session:
         assert await db.select_rows(session, BY_NAME, {"name": "王五", "limit": 5}) == []
 
 
 async def test_statements_rendered_per_execution_and_non_selects(engine):
     expanding = sa.select(things.c.id).where(things.c.id.in_(sa.bindparam("ids", expanding=True)))
-    async with reader(engine)() as session:
+    async with reader(engine) as session:
         rows = await db.select_rows(session, expanding, {"ids": ["a", "c"]})
         assert sorted(r[0] for r in rows) == ["a", "c"]  # through SQLAlchemy, which renders it
         with pytest.raises(TypeError):
             await db.select_rows(session, things.delete(), {})
+
+
+def pool_of(engine):
+    return engine.sync_engine.pool
+
+
+async def test_the_driver_connection_goes_back_to_the_pool(engine):
+    pool = pool_of(engine)
+    assert pool.checkedout() == 0
+    async with reader(engine) as session:
+        await db.select_rows(session, BY_NAME, {"name": "李四", "limit": 5})
+        await db.select_rows(session, BY_NAME, {"name": "张三", "limit": 5})
+        assert pool.checkedout() == 1  # one connection for the request's statements
+    assert pool.checkedout() == 0
+    async with reader(engine) as session:  # a request that read nothing checks out nothing
+        assert pool.checkedout() == 0
+
+
+async def test_a_query_error_keeps_the_connection(engine):
+    broken = sa.select(sa.cast(sa.bindparam("x", type_=sa.String), sa.Integer))
+    async with reader(engine) as session:
+        with pytest.raises(asyncpg.DataError):  # not an integer: the statement's error
+            await db.select_rows(session, broken, {"x": "not a number"})
+        rows = await db.select_rows(session, BY_NAME, {"name": "李四", "limit": 5})
+        assert [r[0] for r in rows] == ["c"]  # the same connection still serves
+
+
+async def test_a_misused_statement_is_no_outage_and_its_connection_is_discarded(engine):
+    async with reader(engine) as session:
+        with pytest.raises(asyncpg.InterfaceError) as failed:  # a bug: no parameter given
+            await db.select_rows(session, sa.select(sa.text("$1::int")), {})
+        assert not is_outage(failed.value)  # a 500, not a 503 to retry
+    assert pool_of(engine).checkedout() == 0
+
+
+async def test_a_dropped_connection_is_discarded_and_the_pool_tests_the_others(
+        engine, servers, monkeypatch):
+    pings = count_pings(engine, monkeypatch)
+    async with reader(engine) as session:  # warm two pooled connections, both used just now
+        await db.select_rows(session, BY_NAME, {"name": "李四", "limit": 5})
+        async with reader(engine) as other:
+            await db.select_rows(other, BY_NAME, {"name": "李四", "limit": 5})
+    async with reader(engine) as session:
+        pid = (await db.select_rows(session, PID, {}))[0][0]
+        await terminate(servers, pid)
+        with pytest.raises(Exception) as failed:
+            await db.select_rows(session, BY_NAME, {"name": "李四", "limit": 5})
+        assert is_outage(failed.value)  # the request answers 503
+    assert pool_of(engine).checkedout() == 0
+    async with reader(engine) as session:  # the other connection, used moments ago: tested
+        rows = await db.select_rows(session, BY_NAME, {"name": "李四", "limit": 5})
+        assert [r[0] for r in rows] == ["c"]
+        assert (await db.select_rows(session, PID, {}))[0][0] != pid
+    assert pings[0] >= 1
+
+
+PID = sa.select(sa.func.pg_backend_pid())
