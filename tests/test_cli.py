@@ -119,3 +119,26 @@ def test_one_service_serves_the_combined_openapi(tmp_path):
     for service in ("registry", "monitoring", "funds", "tasks"):
         assert any(p.startswith(f"/api/v1/{service}/") for p in combined), service
     assert "swagger" in client.get("/api/v1/docs").text.lower()
+
+
+def test_events_prints_the_last_events_of_a_topic(tmp_path):
+    import asyncio
+
+    from shared.bus import bus_from_settings
+    from shared.bus.base import Outgoing
+    from shared.events.topics import HOUSEHOLDS
+    from shared.settings import Settings
+
+    async def publish() -> None:
+        bus = bus_from_settings(Settings(data_dir=tmp_path, bus="embedded"))
+        await bus.start()
+        try:
+            await bus.publish([Outgoing(HOUSEHOLDS, f"h-{i}", b'{"n": %d}' % i)
+                               for i in range(2_500)])
+        finally:
+            await bus.stop()
+
+    asyncio.run(publish())
+    out = subprocess.run([*FUPIN, "events", "--topic", HOUSEHOLDS, "--limit", "3"],
+                         env=_env(tmp_path), capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ['{"n": 2497}', '{"n": 2498}', '{"n": 2499}']

@@ -77,12 +77,14 @@ class Bus(abc.ABC):
         """True when the bus can be reached now (for /readyz)."""
 
     @abc.abstractmethod
-    def scan_topic(self, topic: str, *, chunk: int = 1_000) -> AsyncIterator[list[Record]]:
+    def scan_topic(self, topic: str, *, chunk: int = 1_000, last: int | None = None
+                   ) -> AsyncIterator[list[Record]]:
         """Every record on a topic from the start, in chunks of at most `chunk` records, up
         to the end the topic had when the scan began (operations and tests; not for hot
         paths). Memory holds one chunk, however long the topic: a replay reads a province's
-        history this way. Per partition, records come in offset order. Close the iterator
-        (`contextlib.aclosing`) when leaving it early."""
+        history this way. Per partition, records come in offset order. With `last`, each
+        partition is read from `last` records before that end, not from its start. Close
+        the iterator (`contextlib.aclosing`) when leaving it early."""
 
     async def read_topic(self, topic: str, *, limit: int = 10_000) -> list[Record]:
         """The first `limit` records of a topic (tests and small topics)."""
@@ -95,10 +97,13 @@ class Bus(abc.ABC):
         return out
 
     async def tail_topic(self, topic: str, count: int) -> list[Record]:
-        """The last `count` records of a topic read from the start (what `fupin events`
-        prints), holding no more than `count` + one chunk in memory."""
-        last: collections.deque[Record] = collections.deque(maxlen=max(count, 0))
-        async with contextlib.aclosing(self.scan_topic(topic)) as chunks:
+        """The last `count` records of a topic (what `fupin events` prints): each partition
+        is read from `count` records before its end, and of what that reads the last `count`
+        are kept, so a long topic costs no more than a short one."""
+        if count <= 0:
+            return []
+        kept: collections.deque[Record] = collections.deque(maxlen=count)
+        async with contextlib.aclosing(self.scan_topic(topic, last=count)) as chunks:
             async for records in chunks:
-                last.extend(records)
-        return list(last)
+                kept.extend(records)
+        return list(kept)

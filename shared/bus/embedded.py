@@ -109,10 +109,10 @@ class EmbeddedBus(Bus):
             return False
         return True
 
-    async def scan_topic(self, topic: str, *, chunk: int = 1_000
+    async def scan_topic(self, topic: str, *, chunk: int = 1_000, last: int | None = None
                          ) -> AsyncIterator[list[Record]]:
         end = await self.end_offset(topic)
-        after = -1
+        after = -1 if last is None else max(-1, end - last - 1)  # one partition, no gaps
         while True:
             cur = await self.db.execute(
                 "SELECT topic, partition, offset, key, value, headers FROM records "

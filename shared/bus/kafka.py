@@ -107,7 +107,7 @@ class KafkaBus(Bus):
         finally:
             await admin.close()
 
-    async def scan_topic(self, topic: str, *, chunk: int = 1_000
+    async def scan_topic(self, topic: str, *, chunk: int = 1_000, last: int | None = None
                          ) -> AsyncIterator[list[Record]]:
         partitions = await self._partitions(self.prefix + topic)
         if not partitions:
@@ -118,8 +118,13 @@ class KafkaBus(Bus):
         try:
             tps = [TopicPartition(self.prefix + topic, p) for p in partitions]
             consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
             ends = await consumer.end_offsets(tps)
+            if last is None:
+                await consumer.seek_to_beginning(*tps)
+            else:  # retention may have removed a partition's first records
+                starts = await consumer.beginning_offsets(tps)
+                for tp in tps:
+                    consumer.seek(tp, max(starts[tp], ends[tp] - last))
             while any([await _behind(consumer, tp, ends) for tp in tps]):
                 batch = await consumer.getmany(timeout_ms=1000, max_records=chunk)
                 records = [_record(m, self.prefix) for tp, msgs in batch.items()

@@ -154,4 +154,23 @@ class TestBusContract:
         assert [r.value for r in last] == [b"1497", b"1498", b"1499"]
         assert await bus.tail_topic(TOPIC, 0) == []
         assert await bus.tail_topic("fupin.test.empty", 3) == []
+        assert [r.value for r in await bus.tail_topic(TOPIC, 2_000)] == \
+            [f"{i}".encode() for i in range(1_500)]  # more asked than there are
+        await bus.stop()
+
+    async def test_a_scan_of_the_last_records_starts_near_the_end(self, make_bus):
+        bus = await make_bus()
+        sent = _msgs(7, 30)  # 210 records over 3 partitions (Kafka)
+        await bus.publish(sent)
+        seen: list[Record] = []
+        async with contextlib.aclosing(bus.scan_topic(TOPIC, last=4)) as chunks:
+            async for records in chunks:
+                seen.extend(records)
+        partitions = {r.partition for r in await bus.read_topic(TOPIC, limit=1_000)}
+        assert len(seen) == 4 * len(partitions)  # only the tail of each partition was read
+        for p in partitions:
+            mine = [r for r in seen if r.partition == p]
+            newest = sorted(r.offset for r in await bus.read_topic(TOPIC, limit=1_000)
+                            if r.partition == p)[-4:]
+            assert [r.offset for r in mine] == newest
         await bus.stop()
