@@ -93,8 +93,9 @@ def create_app(definitions: Sequence[ServiceDefinition], *, settings: Settings |
     examples = {k: v for d in definitions for k, v in d.examples.items()}
     app.openapi = lambda: problem_openapi(app, examples)  # type: ignore[method-assign]
     for d in definitions:
-        app.include_router(d.router)
-        app.include_router(audit_router(d))
+        # The routes themselves, not the routers: FastAPI matches an included router's
+        # routes twice per request (once to choose the router, once within it).
+        app.router.routes.extend([*d.router.routes, *audit_router(d).routes])
         _enum_route(app, d)
     _operational_routes(app)
     _combined_docs(app, catalogue or (lambda: definitions), settings)
