@@ -4,16 +4,13 @@ the pool reconnects (shared/db.py `_ping_idle_connections`)."""
 
 from __future__ import annotations
 
-import asyncio
-
-import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from shared import db
 from shared.errors import is_outage
-from tests.support.databases import scratch_engine
+from tests.support.databases import count_pings, scratch_engine, terminate
 
 pytestmark = [pytest.mark.postgres]
 
@@ -29,36 +26,8 @@ async def backend_pid(engine) -> int:
         return (await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
 
 
-async def terminate(servers, pid: int) -> None:
-    admin = await asyncpg.connect(servers.pg_admin_dsn)
-    try:
-        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
-        for _ in range(100):  # until the backend is gone
-            if not await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
-                                        pid):
-                return
-            await asyncio.sleep(0.02)
-    finally:
-        await admin.close()
-
-
-def count_pings(engine, monkeypatch) -> list[int]:
-    """Count the pings the checkout event sends (the adapted asyncpg connection's `ping`)."""
-    pings = [0]
-    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
-
-    original = AsyncAdapt_asyncpg_connection.ping
-
-    def ping(self):
-        pings[0] += 1
-        return original(self)
-
-    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", ping)
-    return pings
-
-
 async def test_a_connection_used_moments_ago_is_not_pinged(engine, monkeypatch):
-    pings = count_pings(engine, monkeypatch)
+    pings = count_pings(monkeypatch)
     first = await backend_pid(engine)
     for _ in range(20):
         assert await backend_pid(engine) == first  # the same pooled connection
@@ -67,7 +36,7 @@ async def test_a_connection_used_moments_ago_is_not_pinged(engine, monkeypatch):
 
 async def test_an_idle_connection_is_pinged_and_kept_when_alive(engine, monkeypatch):
     monkeypatch.setattr(db, "IDLE_BEFORE_PING", 0.0)
-    pings = count_pings(engine, monkeypatch)
+    pings = count_pings(monkeypatch)
     first = await backend_pid(engine)
     assert await backend_pid(engine) == first
     assert pings[0] == 1

@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from shared import db
 from shared.errors import is_outage
-from tests.shared.test_db_pool import count_pings, terminate
-from tests.support.databases import scratch_engine
+from tests.support.databases import count_pings, scratch_engine, terminate
 
 pytestmark = [pytest.mark.postgres]
 
@@ -148,7 +147,7 @@ async def test_a_misused_statement_is_no_outage_and_its_connection_is_discarded(
 
 async def test_a_dropped_connection_is_discarded_and_the_pool_tests_the_others(
         engine, servers, monkeypatch):
-    pings = count_pings(engine, monkeypatch)
+    pings = count_pings(monkeypatch)
     async with reader(engine) as session:  # warm two pooled connections, both used just now
         await db.select_rows(session, BY_NAME, {"name": "李四", "limit": 5})
         async with reader(engine) as other:
@@ -156,7 +155,7 @@ async def test_a_dropped_connection_is_discarded_and_the_pool_tests_the_others(
     async with reader(engine) as session:
         pid = (await db.select_rows(session, PID, {}))[0][0]
         await terminate(servers, pid)
-        with pytest.raises(Exception) as failed:
+        with pytest.raises(db.ConnectionLost) as failed:
             await db.select_rows(session, BY_NAME, {"name": "李四", "limit": 5})
         assert is_outage(failed.value)  # the request answers 503
     assert pool_of(engine).checkedout() == 0

@@ -100,3 +100,33 @@ async def dump(servers: Servers, name: str) -> bytes:
     if proc.returncode != 0:
         raise RuntimeError(f"pg_dump failed: {err.decode()[-500:]}")
     return out
+
+
+async def terminate(servers: Servers, pid: int) -> None:
+    """End one backend (as a restart or a failover would) and wait until it is gone."""
+    admin = await asyncpg.connect(servers.pg_admin_dsn)
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+        for _ in range(100):
+            if not await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                                        pid):
+                return
+            await asyncio.sleep(0.02)
+    finally:
+        await admin.close()
+
+
+def count_pings(monkeypatch) -> list[int]:
+    """Count the pings the pool's checkout event sends (the adapted asyncpg connection's
+    `ping`): the returned list's one item grows with each."""
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+
+    pings = [0]
+    original = AsyncAdapt_asyncpg_connection.ping
+
+    def ping(self):
+        pings[0] += 1
+        return original(self)
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", ping)
+    return pings
