@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.aio import cancelling, woken
 from shared.bus.base import Bus, Outgoing
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
 
@@ -48,6 +49,8 @@ class OutboxRelay:
                 published = await self.publish_once(batches=self.batches_per_turn)
                 backoff = 0.2
             except Exception as exc:
+                if cancelling():
+                    raise asyncio.CancelledError from exc
                 # Whatever went wrong (broker down, database restarting - asyncpg raises its
                 # own CannotConnectNowError then, neither DBAPIError nor OSError - or a bug),
                 # the relay must outlive it: a dead relay task fails silently and the outbox
@@ -58,10 +61,7 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
                 continue
             if published < self.batch_size * self.batches_per_turn:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.idle_seconds)
-                except TimeoutError:
-                    pass
+                await woken(self._wake, self.idle_seconds)
 
     async def publish_once(self, *, batches: int = 1) -> int:
         """Publish up to `batches` batches in one turn; return how many rows went out.

@@ -8,6 +8,7 @@ import logging
 from services.funds.domain.alerts import refresh_alerts
 from services.funds.domain.common import today
 from services.funds.settings import FundsSettings
+from shared.aio import cancelling
 from shared.service import ServiceRuntime
 
 log = logging.getLogger("fupin.funds.alerts")
@@ -34,5 +35,7 @@ async def alert_job(runtime: ServiceRuntime) -> None:
             raised = await run_alert_sweep(runtime)
             if raised:
                 log.info("funds alerts raised: %d", raised)
-        except Exception:  # keep sweeping; the next pass retries
+        except Exception as exc:  # keep sweeping; the next pass retries
+            if cancelling():
+                raise asyncio.CancelledError from exc
             log.exception("funds alert sweep failed")

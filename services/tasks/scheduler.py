@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.tasks.domain.calendar import today
 from services.tasks.domain.overdue import emit_overdue
+from shared.aio import cancelling
 from shared.service import ServiceRuntime
 
 log = logging.getLogger("fupin.tasks.scheduler")
@@ -47,5 +48,7 @@ async def overdue_job(runtime: ServiceRuntime) -> None:
             if found:
                 log.info("tasks overdue: %d events emitted", found)
         except Exception as exc:  # the next round retries; nothing was committed
+            if cancelling():
+                raise asyncio.CancelledError from exc
             log.warning("overdue sweep failed: %s", type(exc).__name__)
         await asyncio.sleep(interval)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from shared.aio import woken
 from shared.bus.base import Bus, BusUnavailable, Consumer, Outgoing, Record
 
 _SCHEMA = """
@@ -163,10 +164,7 @@ class EmbeddedConsumer(Consumer):
             if records or remaining <= 0:
                 return records
             # Another process may write the same file: poll at least every 100 ms.
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=min(remaining, 0.1))
-            except TimeoutError:
-                pass
+            await woken(self._wake, min(remaining, 0.1))
 
     async def _fetch(self, max_records: int) -> list[Record]:
         out: list[Record] = []

@@ -45,9 +45,13 @@ class KafkaBus(Bus):
             )
             try:
                 await producer.start()
-            except KafkaError as exc:
+            except BaseException as exc:
+                # Also when the start is cancelled (shutdown while the relay connects): a
+                # half-started client keeps its metadata and connection tasks running.
                 await producer.stop()
-                raise BusUnavailable(str(exc)) from exc
+                if isinstance(exc, KafkaError):
+                    raise BusUnavailable(str(exc)) from exc
+                raise
             self._producer = producer
         return self._producer
 
@@ -137,8 +141,8 @@ class KafkaBus(Bus):
     async def _partitions(self, topic: str) -> list[int]:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap,
                                     request_timeout_ms=self.request_timeout_ms)
-        await admin.start()
         try:
+            await admin.start()
             described = await admin.describe_topics([topic])
         finally:
             await admin.close()
@@ -168,8 +172,14 @@ class KafkaConsumer(Consumer):
     async def start(self) -> None:
         try:
             await self._consumer.start()
-        except KafkaError as exc:
-            raise BusUnavailable(str(exc)) from exc
+        except BaseException as exc:
+            # A start that fails or is cancelled (a short-lived app shut down while its
+            # consumers join their groups) leaves the fetcher, coordinator and connection
+            # tasks running unless the consumer is stopped.
+            await self._consumer.stop()
+            if isinstance(exc, KafkaError):
+                raise BusUnavailable(str(exc)) from exc
+            raise
 
     async def stop(self) -> None:
         await self._consumer.stop()

@@ -7,6 +7,7 @@ import contextlib
 
 import pytest
 
+from shared.aio import woken
 from shared.bus import Bus
 from shared.bus.base import Outgoing, Record
 from shared.bus.embedded import EmbeddedBus
@@ -169,3 +170,63 @@ class TestBusContract:
                 sorted(r.offset for r in every if r.partition == p)[-4:]
         assert len(tail) == 4 * len({r.partition for r in every})
         await bus.stop()
+
+
+async def test_a_wait_cancelled_as_it_is_woken_is_cancelled():
+    # Relays and embedded polls wait with `woken`; shutdown cancels them, often in the very
+    # turn of the loop in which a commit or a record wakes them. The cancellation must win.
+    event = asyncio.Event()
+    waiting = asyncio.create_task(woken(event, 30))
+    await asyncio.sleep(0.01)
+    event.set()
+    waiting.cancel()
+    await asyncio.wait([waiting], timeout=5)
+    assert waiting.cancelled()
+
+
+async def test_woken_tells_a_wake_from_a_timeout():
+    event = asyncio.Event()
+    assert await woken(event, 0.01) is False
+    event.set()
+    assert await woken(event, 5) is True
+
+
+# What an AIOKafkaConsumer runs once started, until it is stopped.
+_CLIENT_ROUTINES = {"Fetcher._fetch_requests_routine", "GroupCoordinator._coordination_routine",
+                    "GroupCoordinator._commit_refresh_routine",
+                    "GroupCoordinator._heartbeat_routine", "AIOKafkaClient._md_synchronizer"}
+
+
+async def test_a_kafka_consumer_whose_start_is_cancelled_leaves_no_client_running(servers):
+    # An app shut down while its consumers start (short-lived apps, tests, a deploy that is
+    # rolled back) cancels KafkaConsumer.start midway, at whatever step it has reached.
+    bus = KafkaBus(servers.kafka_bootstrap, partitions=1, prefix=new_prefix("c"))
+    await bus.ensure_topics([TOPIC])
+    try:
+        for delay in (0.001, 0.002, 0.003, 0.005, 0.008, 0.012, 0.02):
+            consumer = bus.consumer(group="g-start", topics=[TOPIC])
+            starting = asyncio.create_task(consumer.start())
+            await asyncio.sleep(delay)
+            starting.cancel()
+            await asyncio.wait([starting], timeout=10)
+            if not starting.cancelled():  # it had started: stopping it is the caller's part
+                await consumer.stop()
+            await asyncio.sleep(0.05)
+            left = {t.get_coro().__qualname__ for t in asyncio.all_tasks() if not t.done()}
+            assert not left & _CLIENT_ROUTINES, delay
+    finally:
+        await bus.stop()
+
+
+async def test_a_publish_cancelled_while_the_producer_starts_leaves_no_client_running(servers):
+    # The relay's first publish starts the producer; shutdown may cancel it midway.
+    for delay in (0.001, 0.002, 0.003, 0.005, 0.008, 0.012, 0.02):
+        bus = KafkaBus(servers.kafka_bootstrap, partitions=1, prefix=new_prefix("c"))
+        publishing = asyncio.create_task(bus.publish(_msgs(1, 1)))
+        await asyncio.sleep(delay)
+        publishing.cancel()
+        await asyncio.wait([publishing], timeout=10)
+        await bus.stop()
+        await asyncio.sleep(0.05)
+        left = {t.get_coro().__qualname__ for t in asyncio.all_tasks() if not t.done()}
+        assert not left & {"AIOKafkaClient._md_synchronizer", "Sender._sender_routine"}, delay

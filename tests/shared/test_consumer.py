@@ -179,6 +179,36 @@ async def _at_least(rt, where: str, n: int) -> bool:
     return await count(rt, "inbox", where) >= n
 
 
+class TestShutdown:
+    async def test_a_handler_cancelled_into_another_error_stops_and_parks_nothing(
+            self, monitoring):
+        # A cancellation that lands inside a driver call can surface as the driver's own
+        # error: it is the consumer's shutdown, not a failure of the event to retry or park.
+        rt = monitoring.runtime("monitoring")
+        await _publish(rt.bus, _event("h-stop"))
+        handling = asyncio.Event()
+        sub = Subscription(group="test.shutdown", topics=[HOUSEHOLDS])
+
+        @sub.on(HouseholdExited.type)
+        async def handle(tx, event, payload) -> None:
+            handling.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                raise RuntimeError("connection closed while cancelled") from None
+
+        consumer = EventConsumer(runtime=rt, subscription=sub, bus=rt.bus, max_attempts=2)
+        task = asyncio.create_task(consumer.run_forever())
+        await asyncio.wait_for(handling.wait(), timeout=20)
+        task.cancel()
+        await asyncio.wait([task], timeout=10)
+        try:
+            assert task.cancelled()
+        finally:
+            task.cancel()
+        assert await count(rt, "dead_letters") == 0
+
+
 class TestDeadLetters:
     async def test_poison_event_is_parked_and_does_not_block(self, monitoring):
         rt = monitoring.runtime("monitoring")

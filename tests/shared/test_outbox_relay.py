@@ -3,6 +3,7 @@ statements compiled once (`shared.db.compiled_once`), on both runtimes."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 
@@ -82,6 +83,51 @@ class TestRelayTurns:
         assert await relay.publish_once(batches=10) == 3
         on_topic = await rt.bus.read_topic(HOUSEHOLDS)
         assert sorted(json.loads(r.value)["id"] for r in on_topic) == sorted(e.id for e in events)
+
+
+    async def test_a_relay_woken_as_it_is_cancelled_stops(self, monitoring):
+        # Shutdown cancels the relay right after the request that woke it, often in the same
+        # turn of the loop: the relay must stop, not go round for another idle wait.
+        rt = monitoring.runtime("monitoring")
+        relay = OutboxRelay(service="monitoring", engine=rt.engine, table=rt.infra.outbox,
+                            bus=rt.bus, idle_seconds=30)
+        running = asyncio.create_task(relay.run_forever())
+        await asyncio.sleep(0.3)  # nothing to publish: waiting to be woken
+        relay.wake()
+        running.cancel()
+        await asyncio.wait([running], timeout=10)
+        try:
+            assert running.cancelled()
+        finally:
+            running.cancel()
+
+
+    async def test_a_relay_stops_when_its_cancellation_comes_out_as_another_error(
+            self, monitoring):
+        # A cancellation that lands inside a driver call can surface as the driver's own
+        # error; the relay, which survives any error, must still take it as its shutdown.
+        rt = monitoring.runtime("monitoring")
+        await _emit(rt, [_event("h-cancel", 2020)])
+        publishing = asyncio.Event()
+
+        class _ConvertingBus:
+            async def publish(self, messages) -> None:
+                publishing.set()
+                try:
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    raise RuntimeError("connection closed while cancelled") from None
+
+        relay = OutboxRelay(service="monitoring", engine=rt.engine, table=rt.infra.outbox,
+                            bus=_ConvertingBus(), idle_seconds=30)
+        running = asyncio.create_task(relay.run_forever())
+        await asyncio.wait_for(publishing.wait(), timeout=10)
+        running.cancel()
+        await asyncio.wait([running], timeout=10)
+        try:
+            assert running.cancelled()
+        finally:
+            running.cancel()
 
 
 class TestCompiledOnce:
