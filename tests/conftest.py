@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import threading
 
 import pytest
 
@@ -16,6 +18,7 @@ import services
 from tests.support import pii
 from tests.support.platform import Platform
 from tests.support.servers import Servers, delete_test_topics, ensure_servers, scan_test_events
+from tests.support.tasks import stop_leftovers
 
 BACKENDS = [b for b in os.environ.get("FUPIN_TEST_BACKENDS", "embedded,real").split(",") if b]
 
@@ -43,6 +46,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A thread that is not a daemon and never ends (an aiosqlite connection nobody closed)
+    would hold the process at exit until CI gives up, with the results already printed and
+    nothing to say why. Such threads are named, and the run ends failed instead."""
+    stray = [t for t in threading.enumerate()
+             if t is not threading.main_thread() and not t.daemon]
+    for thread in stray:
+        thread.join(timeout=10)
+    if stuck := [t for t in stray if t.is_alive()]:
+        sys.stdout.flush()
+        sys.stderr.write("threads that would keep the test process from exiting: "
+                         + ", ".join(f"{t.name} ({getattr(t, '_target', None)})" for t in stuck)
+                         + "\n")
+        sys.stderr.flush()
+        os._exit(1)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     ledger = pii.LEDGER
     terminalreporter.write_line(
@@ -52,6 +72,15 @@ def pytest_terminal_summary(terminalreporter) -> None:
         f"{len(ledger.leaks)} leaks")
     for leak in ledger.leaks[:20]:
         terminalreporter.write_line(f"  LEAK {leak}", red=True)
+
+
+@pytest.fixture(autouse=True)
+async def no_task_outlives_its_test():
+    """Runs last: what a test leaves running is stopped before its event loop closes (see
+    tests/support/tasks.py); the project's own tasks left running fail the test."""
+    yield
+    if ours := await stop_leftovers():
+        pytest.fail("left running by the test: " + ", ".join(ours), pytrace=False)
 
 
 @pytest.fixture(scope="session")
