@@ -13,6 +13,7 @@ from shared.bus.base import Outgoing, Record
 from shared.bus.embedded import EmbeddedBus
 from shared.bus.kafka import KafkaBus
 from tests.support.servers import new_prefix
+from tests.support.tasks import stops_when_cancelled
 
 TOPIC = "fupin.test.contract"
 
@@ -179,9 +180,7 @@ async def test_a_wait_cancelled_as_it_is_woken_is_cancelled():
     waiting = asyncio.create_task(woken(event, 30))
     await asyncio.sleep(0.01)
     event.set()
-    waiting.cancel()
-    await asyncio.wait([waiting], timeout=5)
-    assert waiting.cancelled()
+    assert await stops_when_cancelled(waiting, timeout=5)
 
 
 async def test_woken_tells_a_wake_from_a_timeout():

@@ -15,6 +15,7 @@ from shared.events.topics import HOUSEHOLDS, dead_letter_topic
 from shared.outbox import OutboxRelay
 from tests.support.db import count, rows
 from tests.support.platform import eventually
+from tests.support.tasks import stops_when_cancelled
 
 
 def _event(household_id: str = "h-1", year: int = 2019) -> CloudEvent:
@@ -200,12 +201,7 @@ class TestShutdown:
         consumer = EventConsumer(runtime=rt, subscription=sub, bus=rt.bus, max_attempts=2)
         task = asyncio.create_task(consumer.run_forever())
         await asyncio.wait_for(handling.wait(), timeout=20)
-        task.cancel()
-        await asyncio.wait([task], timeout=10)
-        try:
-            assert task.cancelled()
-        finally:
-            task.cancel()
+        assert await stops_when_cancelled(task)
         assert await count(rt, "dead_letters") == 0
 
 

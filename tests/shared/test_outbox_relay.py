@@ -17,6 +17,7 @@ from shared.events.registry import HouseholdExited
 from shared.events.topics import HOUSEHOLDS
 from shared.outbox import OutboxRelay
 from tests.support.db import count, rows
+from tests.support.tasks import stops_when_cancelled
 
 
 @pytest.fixture
@@ -94,13 +95,7 @@ class TestRelayTurns:
         running = asyncio.create_task(relay.run_forever())
         await asyncio.sleep(0.3)  # nothing to publish: waiting to be woken
         relay.wake()
-        running.cancel()
-        await asyncio.wait([running], timeout=10)
-        try:
-            assert running.cancelled()
-        finally:
-            running.cancel()
-
+        assert await stops_when_cancelled(running)
 
     async def test_a_relay_stops_when_its_cancellation_comes_out_as_another_error(
             self, monitoring):
@@ -122,12 +117,7 @@ class TestRelayTurns:
                             bus=_ConvertingBus(), idle_seconds=30)
         running = asyncio.create_task(relay.run_forever())
         await asyncio.wait_for(publishing.wait(), timeout=10)
-        running.cancel()
-        await asyncio.wait([running], timeout=10)
-        try:
-            assert running.cancelled()
-        finally:
-            running.cancel()
+        assert await stops_when_cancelled(running)
 
 
 class TestCompiledOnce:

@@ -37,3 +37,11 @@ async def stop_leftovers(*, timeout: float = 10.0) -> list[str]:
     await asyncio.wait(left, timeout=timeout)
     return [f"{t.get_coro().__qualname__} ({'cancelled' if t.done() else 'would not stop'})"
             for t in left if _runs_our_code(t)]
+
+
+async def stops_when_cancelled(task: asyncio.Task, *, timeout: float = 10.0) -> bool:
+    """Cancel `task` once, as a shutdown does; whether it ended cancelled within `timeout`.
+    (One that did not stop is left to the fixture above, which cancels it again.)"""
+    task.cancel()
+    await asyncio.wait([task], timeout=timeout)
+    return task.cancelled()
