@@ -30,3 +30,9 @@ def cancelling() -> bool:
     shutdown for a passing fault and goes round again."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+def stop_if_cancelled(error: BaseException) -> None:
+    """In a loop's catch-all: raise CancelledError (from `error`) if the task is stopping."""
+    if cancelling():
+        raise asyncio.CancelledError from error

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from shared.aio import cancelling
+from shared.aio import stop_if_cancelled
 from shared.bus.base import Bus, BusUnavailable, Consumer, Record
 from shared.db import compiled_once, fixed_insert, insert_ignore
 from shared.events.envelope import CloudEvent, EventData
@@ -79,8 +79,7 @@ class EventConsumer:
             try:
                 await self._run()
             except Exception as exc:
-                if cancelling():
-                    raise asyncio.CancelledError from exc
+                stop_if_cancelled(exc)  # shutdown, whatever the driver made of it
                 # Broker or database away (aiokafka's commit raises KafkaError, asyncpg its
                 # own CannotConnectNowError while PostgreSQL restarts): start again from the
                 # committed offsets - the inbox makes the replay harmless. Before, anything
@@ -173,8 +172,7 @@ class EventConsumer:
                 await tx.flush()
                 await session.commit()
         except Exception as exc:
-            if cancelling():
-                raise asyncio.CancelledError from exc
+            stop_if_cancelled(exc)  # shutdown, whatever the driver made of it
             log.info("batch of %d fell back to one by one: %s", len(records), type(exc).__name__)
             return False
         for type_, n in Counter(e.type for e, _ in fresh).items():
@@ -231,8 +229,7 @@ class EventConsumer:
                 EVENTS_HANDLED.labels(self.sub.group, event.type).inc()
                 return
             except Exception as exc:  # every failure is retried, then dead-lettered
-                if cancelling():  # shutdown, whatever the driver made of it: not the event's fault
-                    raise asyncio.CancelledError from exc
+                stop_if_cancelled(exc)  # shutdown, whatever the driver made of it
                 if is_transient(exc) or not await self._database_answers():
                     raise  # the database or the bus is away: not the event's fault
                 last = exc

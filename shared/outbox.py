@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.aio import cancelling, woken
+from shared.aio import stop_if_cancelled, woken
 from shared.bus.base import Bus, Outgoing
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
 
@@ -49,8 +49,7 @@ class OutboxRelay:
                 published = await self.publish_once(batches=self.batches_per_turn)
                 backoff = 0.2
             except Exception as exc:
-                if cancelling():
-                    raise asyncio.CancelledError from exc
+                stop_if_cancelled(exc)  # shutdown, whatever the driver made of it
                 # Whatever went wrong (broker down, database restarting - asyncpg raises its
                 # own CannotConnectNowError then, neither DBAPIError nor OSError - or a bug),
                 # the relay must outlive it: a dead relay task fails silently and the outbox

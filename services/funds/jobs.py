@@ -8,7 +8,7 @@ import logging
 from services.funds.domain.alerts import refresh_alerts
 from services.funds.domain.common import today
 from services.funds.settings import FundsSettings
-from shared.aio import cancelling
+from shared.aio import stop_if_cancelled
 from shared.service import ServiceRuntime
 
 log = logging.getLogger("fupin.funds.alerts")
@@ -36,6 +36,5 @@ async def alert_job(runtime: ServiceRuntime) -> None:
             if raised:
                 log.info("funds alerts raised: %d", raised)
         except Exception as exc:  # keep sweeping; the next pass retries
-            if cancelling():
-                raise asyncio.CancelledError from exc
+            stop_if_cancelled(exc)  # shutdown, whatever the driver made of it
             log.exception("funds alert sweep failed")

@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.tasks.domain.calendar import today
 from services.tasks.domain.overdue import emit_overdue
-from shared.aio import cancelling
+from shared.aio import stop_if_cancelled
 from shared.service import ServiceRuntime
 
 log = logging.getLogger("fupin.tasks.scheduler")
@@ -48,7 +48,6 @@ async def overdue_job(runtime: ServiceRuntime) -> None:
             if found:
                 log.info("tasks overdue: %d events emitted", found)
         except Exception as exc:  # the next round retries; nothing was committed
-            if cancelling():
-                raise asyncio.CancelledError from exc
+            stop_if_cancelled(exc)  # shutdown, whatever the driver made of it
             log.warning("overdue sweep failed: %s", type(exc).__name__)
         await asyncio.sleep(interval)
